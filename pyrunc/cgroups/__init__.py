@@ -1,0 +1,194 @@
+"""cgroup placement: where a container's cgroup is, on v1, v2 and hybrid hosts.
+
+``Manager`` creates the container's cgroup in every mounted hierarchy (every v1 controller
+hierarchy, named ones such as name=systemd, and the unified one on a hybrid host), moves
+processes into it, lists and signals its processes, freezes it and removes it. The paths are
+recorded in the container's state so later commands need no config.
+
+Resource limits live in ``pyrunc.cgroups.resources``.
+"""
+
+import os
+
+from pyrunc.errors import PyruncError
+
+
+def mounted_hierarchies():
+    """{key: mountpoint} for every cgroup mount in this mount namespace.
+
+    key is the v1 mount's controller list ("cpu,cpuacct", "name=systemd") or "" for cgroup2."""
+    out = {}
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            left, _, right = line.partition(b" - ")
+            fields = left.split()
+            rfields = right.split()
+            fstype = rfields[0]
+            if fstype == b"cgroup2":
+                out.setdefault("", fields[4].decode())
+            elif fstype == b"cgroup":
+                opts = rfields[2].decode().split(",")
+                ctrls = [o for o in opts if o not in ("rw", "ro") and not o.startswith(
+                    ("relatime", "noatime", "nosuid", "nodev", "noexec", "release_agent",
+                     "clone_children", "xattr", "cpuset_v2_mode", "noprefix", "nosymfollow",
+                     "favordynmods", "memory_recursiveprot", "nsdelegate"))]
+                out.setdefault(",".join(ctrls), fields[4].decode())
+    return out
+
+
+def own_cgroups(pid="self"):
+    """{key: path} from /proc/PID/cgroup, keys as in mounted_hierarchies()."""
+    out = {}
+    with open("/proc/%s/cgroup" % pid) as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            out[ctrls] = path
+    return out
+
+
+def resolve_path(cgroups_path, cid):
+    """The container's cgroup path inside each hierarchy, from linux.cgroupsPath (cgroupfs).
+
+    Absolute paths are used as given; relative ones go under the runtime's own cgroup (resolved
+    per hierarchy in Manager); empty means /<id> (runtime-spec lets the runtime choose)."""
+    if not cgroups_path:
+        return "/" + cid
+    return cgroups_path
+
+
+class Manager:
+    def __init__(self, paths):
+        # paths: {hierarchy key: absolute directory of the container's cgroup}
+        self.paths = paths
+
+    @classmethod
+    def for_container(cls, cgroups_path, cid):
+        inner = resolve_path(cgroups_path, cid)
+        if ".." in inner.split("/"):
+            raise PyruncError("linux.cgroupsPath: %r must not contain '..'" % cgroups_path)
+        mine = None
+        paths = {}
+        for key, mnt in mounted_hierarchies().items():
+            if inner.startswith("/"):
+                rel = inner
+            else:
+                if mine is None:
+                    mine = own_cgroups()
+                rel = os.path.join(_own_path(mine, key), inner)
+            paths[key] = os.path.normpath(mnt + "/" + rel.lstrip("/"))
+        return cls(paths)
+
+    def create(self):
+        """mkdir the cgroup in every hierarchy; returns the directories it created (for undo)."""
+        made = []
+        for key, path in self.paths.items():
+            made.extend(_mkdir_p(path, cpuset="cpuset" in key.split(",")))
+        return made
+
+    def add(self, pid):
+        for path in self.paths.values():
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+
+    def _procs_file(self):
+        for key in ("pids", "freezer", ""):
+            if key in self.paths:
+                return os.path.join(self.paths[key], "cgroup.procs")
+        for path in self.paths.values():
+            return os.path.join(path, "cgroup.procs")
+        return None
+
+    def pids(self):
+        """Host pids of every process in the cgroup (recursively), in ascending order."""
+        base = None
+        for key in ("pids", "freezer", "", "memory"):
+            if key in self.paths:
+                base = self.paths[key]
+                break
+        if base is None:
+            return []
+        out = set()
+        for dirpath, _dirs, _files in os.walk(base):
+            try:
+                with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                    out.update(int(x) for x in f.read().split())
+            except FileNotFoundError:
+                pass
+        return sorted(out)
+
+    def freezer_file(self):
+        for key, path in self.paths.items():
+            if "freezer" in key.split(","):
+                return os.path.join(path, "freezer.state")
+        if "" in self.paths and os.path.exists(os.path.join(self.paths[""], "cgroup.freeze")):
+            return os.path.join(self.paths[""], "cgroup.freeze")
+        return None
+
+    def freeze(self, frozen):
+        f = self.freezer_file()
+        if f is None:
+            raise PyruncError("cannot %s: no freezer cgroup" % ("pause" if frozen else "resume"))
+        if f.endswith("cgroup.freeze"):
+            _write(f, "1" if frozen else "0")
+        else:
+            _write(f, "FROZEN" if frozen else "THAWED")
+            if frozen:
+                # FREEZING until every task stopped; wait so callers see a settled state
+                import time
+                for _ in range(1000):
+                    with open(f) as fh:
+                        if fh.read().strip() == "FROZEN":
+                            break
+                    time.sleep(0.001)
+
+    def destroy(self):
+        """rmdir the container's cgroups (children first); EBUSY retried briefly."""
+        import time
+        for path in self.paths.values():
+            for _ in range(200):
+                try:
+                    _rmtree_cgroup(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as e:
+                    if e.errno != 16:  # EBUSY: tasks still exiting
+                        raise
+                    time.sleep(0.005)
+
+
+def _own_path(mine, key):
+    return mine.get(key, "/")
+
+
+def _write(path, value):
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _mkdir_p(path, cpuset=False):
+    made = []
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        made.extend(_mkdir_p(parent, cpuset))
+    try:
+        os.mkdir(path, 0o755)
+        made.append(path)
+    except FileExistsError:
+        return made
+    if cpuset:
+        # a new v1 cpuset cgroup starts empty and refuses tasks: inherit the parent's sets
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            with open(os.path.join(path, name)) as f:
+                if f.read().strip():
+                    continue
+            with open(os.path.join(parent, name)) as f:
+                _write(os.path.join(path, name), f.read().strip())
+    return made
+
+
+def _rmtree_cgroup(path):
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _rmtree_cgroup(entry.path)
+    os.rmdir(path)

@@ -1,0 +1,86 @@
+"""pyrunc's command line: global flags, then a subcommand (one module each, imported lazily).
+
+Kept import-light on purpose: every container start pays for this module, so nothing here
+imports more than the subcommand needs.
+"""
+
+import sys
+
+from pyrunc import errors, log
+from pyrunc.cli import args as A
+
+GLOBAL_FLAGS = A.table(
+    ("root", None, "str"), ("log", None, "str"), ("log-format", None, "str"),
+    ("debug", None, "bool"), ("systemd-cgroup", None, "bool"), ("rootless", None, "str"),
+    ("criu", None, "str"), ("version", "v", "bool"), ("help", "h", "bool"),
+)
+
+COMMANDS = {
+    "create": "create", "start": "start", "state": "state", "kill": "kill",
+    "delete": "delete", "run": "run", "list": "list", "spec": "spec",
+}
+
+DEFAULT_ROOT = "/run/pyrunc"
+
+USAGE = """usage: pyrunc [global options] command [command options] [arguments...]
+
+An OCI container runtime (runc-compatible).
+
+commands:
+  create   create a container            start    start a created container
+  run      create and start a container  state    output the state of a container
+  kill     send a signal to a container  delete   delete a container
+  list     list containers               spec     write a new config.json
+global options:
+  --root DIR (default /run/pyrunc)  --log FILE  --log-format text|json  --debug
+  --systemd-cgroup  --version
+"""
+
+
+class Globals:
+    def __init__(self, vals):
+        self.root = vals["root"] or DEFAULT_ROOT
+        self.log = vals["log"]
+        self.log_format = vals["log-format"] or "text"
+        self.debug = vals["debug"]
+        self.systemd_cgroup = vals["systemd-cgroup"]
+        self.rootless = vals["rootless"]
+
+
+def version_text():
+    from pyrunc import __version__, SPEC_VERSION
+    return ("pyrunc version %s\ncommit: pyrunc-%s\nspec: %s\npython: %s\n" % (
+        __version__, __version__, SPEC_VERSION, sys.version.split()[0]))
+
+
+def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        vals, rest = A.parse(argv, GLOBAL_FLAGS)
+        g = Globals(vals)
+        if g.log_format not in ("text", "json"):
+            raise errors.UsageError("invalid log-format: %s" % g.log_format)
+        log.configure(g.log, g.log_format, g.debug)
+        if vals["version"]:
+            sys.stdout.write(version_text())
+            return 0
+        if vals["help"] or not rest or rest[0] == "help":
+            sys.stdout.write(USAGE)
+            return 0
+        name = COMMANDS.get(rest[0])
+        if name is None:
+            raise errors.UsageError("No help topic for '%s'" % rest[0])
+        mod = __import__("pyrunc.cli.cmd_" + name, fromlist=["run"])
+        return mod.run(g, rest[1:]) or 0
+    except errors.PyruncError as e:
+        log.error(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug must still be one line for clients parsing our output
+        if "--debug" in argv:
+            import traceback
+            traceback.print_exc()
+        log.error("internal error: %s: %s" % (type(e).__name__, e))
+        return 1

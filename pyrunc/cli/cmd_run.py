@@ -1,0 +1,60 @@
+"""pyrunc run [--detach] [create flags] ID: create + start; in the foreground, wait for the
+container's exit (relaying signals to it), delete it, and exit with its status (128+N for a
+signal)."""
+
+import os
+
+from pyrunc.cli import args as A
+from pyrunc.cli.cmd_create import FLAGS as CREATE_FLAGS, options
+
+FLAGS = dict(CREATE_FLAGS)
+FLAGS.update(A.table(("detach", "d", "bool"), ("keep", None, "bool")))
+
+# everything a terminal or a supervisor might send; SIGCHLD is ours
+_RELAYED = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
+            "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGALRM", "SIGPIPE", "SIGURG")
+
+
+def run(g, argv):
+    v, rest = A.parse(argv, FLAGS, "run")
+    cid = A.need_id("run", rest)
+    from pyrunc.container import lifecycle
+    from pyrunc.linux import consts as C
+    from pyrunc.linux import libc
+    opts = options(g, v)
+    if v["detach"]:
+        lifecycle.create(g.root, cid, opts)
+        lifecycle.start(g.root, cid)
+        return 0
+    # become the subreaper so the init is reparented to us and we can wait for it
+    libc.prctl(C.PR_SET_CHILD_SUBREAPER, 1)
+    pid = lifecycle.create(g.root, cid, opts)
+    import _signal
+
+    def relay(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    for name in _RELAYED:
+        _signal.signal(getattr(_signal, name), relay)
+    try:
+        lifecycle.start(g.root, cid)
+        while True:
+            try:
+                wpid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                status = None
+                break
+            if wpid == pid:
+                break
+    finally:
+        if not v["keep"]:
+            try:
+                lifecycle.delete(g.root, cid, force=True)
+            except Exception:
+                pass
+    if status is None:
+        return 255
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code

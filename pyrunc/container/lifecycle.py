@@ -1,0 +1,292 @@
+"""The container lifecycle (runtime-spec runtime.md): create, start, state, kill, delete.
+
+One implementation for the CLI and the Python API: these functions take plain arguments,
+return plain values and raise ``pyrunc.errors`` exceptions.
+"""
+
+import os
+
+from pyrunc import errors, util
+from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_ids
+
+
+class CreateOptions:
+    def __init__(self, bundle=".", pid_file=None, console_socket=None, no_pivot=False,
+                 no_new_keyring=False, preserve_fds=0, systemd_cgroup=False):
+        self.bundle = bundle
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.systemd_cgroup = systemd_cgroup
+
+
+def _mkdir_state(root, cid):
+    os.makedirs(root, 0o700, exist_ok=True)
+    d = os.path.join(root, cid)
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        raise errors.ContainerExists(cid) from None
+    return d
+
+
+def create(root, cid, opts):
+    """Create container ``cid`` from the bundle; returns its init's host pid."""
+    check_id(cid)
+    bundle = os.path.abspath(opts.bundle)
+    from pyrunc.spec.load import load_bundle
+    config, rootfs = load_bundle(bundle)
+    if opts.systemd_cgroup:
+        raise errors.PyruncError("--systemd-cgroup: the systemd cgroup driver needs systemd "
+                                 "running as PID 1, and it is not on this host")
+    statedir = _mkdir_state(root, cid)
+    st = ContainerState(root, cid)
+    st.lock()
+    cg = None
+    made = []
+    init_pid = 0
+    try:
+        from pyrunc import cgroups
+        from pyrunc.process import init as initmod
+        from pyrunc.process import parent
+        linux = config.get("linux") or {}
+        cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid)
+        made = cg.create()
+        dirfd = os.open(statedir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        sock = _listen(dirfd)
+        nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
+        ctx = initmod.InitContext(
+            config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
+            preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
+            cgroup_mounts=cgroups.mounted_hierarchies(), cgroup_paths=cg.paths,
+            new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
+            in_userns="user" in nss, console_socket=opts.console_socket,
+            parent_fds=(st._lockfd,))
+        try:
+            init_pid = parent.spawn_init(ctx, cg)
+        finally:
+            sock.close()
+            os.close(dirfd)
+        stat = util.proc_stat(init_pid)
+        st.data = {
+            "ociVersion": "1.2.0",
+            "id": cid,
+            "pid": init_pid,
+            "pid_start": stat[1] if stat else 0,
+            "bundle": bundle,
+            "rootfs": rootfs,
+            "created": util.rfc3339_now(),
+            "owner": "",
+            "annotations": config.get("annotations") or {},
+            "cgroup_paths": cg.paths,
+            "freezer": cg.freezer_file(),
+            "systemd_cgroup": opts.systemd_cgroup,
+            "config": config,
+        }
+        st.save()
+        if opts.pid_file:
+            util.write_atomic(os.path.abspath(opts.pid_file), str(init_pid), 0o644)
+        return init_pid
+    except BaseException:
+        if init_pid:
+            _kill_quiet(init_pid, 9)
+        if cg is not None:
+            _cleanup_cgroups(cg)
+        _rmtree(statedir)
+        raise
+    finally:
+        st.unlock()
+
+
+def _listen(dirfd):
+    """The start socket, bound via /proc/self/fd so long state paths fit in sun_path."""
+    import _socket
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    s.bind("/proc/self/fd/%d/%s" % (dirfd, START_SOCK))
+    s.listen(4)
+    return s
+
+
+def _connect(statedir):
+    import _socket
+    dirfd = os.open(statedir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        s.connect("/proc/self/fd/%d/%s" % (dirfd, START_SOCK))
+    except OSError:
+        s.close()
+        raise
+    finally:
+        os.close(dirfd)
+    return s
+
+
+def start(root, cid):
+    st = ContainerState.load(root, cid)
+    with st:
+        status = st.status()
+        if status == "stopped":
+            raise errors.ContainerStopped(cid)
+        if status != "created":
+            raise errors.PyruncError("cannot start an already %s container" % status)
+        try:
+            s = _connect(st.dir)
+        except OSError as e:
+            raise errors.PyruncError("cannot start container: %s" % e.strerror) from None
+        try:
+            s.sendall(b"\0")
+            reply = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        finally:
+            s.close()
+        try:
+            os.unlink(os.path.join(st.dir, START_SOCK))
+        except FileNotFoundError:
+            pass
+        if reply:
+            raise errors.PyruncError("unable to start container process: %s" %
+                                     reply.decode(errors="replace"))
+
+
+def state(root, cid):
+    return ContainerState.load(root, cid).oci_state()
+
+
+def list_states(root):
+    out = []
+    for cid in list_ids(root):
+        try:
+            out.append(ContainerState.load(root, cid).oci_state())
+        except errors.ContainerNotExist:
+            pass
+    return out
+
+
+def _pidfd_signal(pid, start_time, sig):
+    """Signal ``pid`` only if it is still the process we recorded (pid reuse safe)."""
+    from pyrunc.linux import libc
+    try:
+        pfd = libc.syscall("pidfd_open", pid, 0)
+    except OSError as e:
+        if e.errno == 3:
+            raise errors.ContainerNotRunning() from None
+        raise
+    try:
+        if not util.pid_alive(pid, start_time):
+            raise errors.ContainerNotRunning()
+        libc.syscall("pidfd_send_signal", pfd, sig, 0, 0)
+    except OSError as e:
+        if e.errno == 3:
+            raise errors.ContainerNotRunning() from None
+        raise
+    finally:
+        os.close(pfd)
+
+
+def kill(root, cid, sig, all_procs=False):
+    st = ContainerState.load(root, cid)
+    status = st.status()
+    if status == "stopped" and not all_procs:
+        raise errors.ContainerNotRunning(cid)
+    if all_procs:
+        cg = _manager(st)
+        pids = cg.pids() if cg else []
+        if not pids and status == "stopped":
+            raise errors.ContainerNotRunning(cid)
+        for pid in pids:
+            _kill_quiet(pid, sig)
+        if status == "paused" and cg is not None:
+            cg.freeze(False)  # a frozen process can't act on the signal
+        return
+    _pidfd_signal(st.pid, st.data.get("pid_start"), sig)
+
+
+def delete(root, cid, force=False):
+    try:
+        st = ContainerState.load(root, cid)
+    except errors.ContainerNotExist:
+        if force:
+            return
+        raise
+    try:
+        st.lock()
+    except errors.ContainerNotExist:
+        if force:
+            return
+        raise
+    try:
+        status = st.status()
+        if status in ("running", "paused") and not force:
+            raise errors.PyruncError("cannot delete container %s that is not stopped: %s"
+                                     % (cid, status))
+        destroy(st)
+    finally:
+        st.unlock()
+
+
+def destroy(st):
+    """Kill whatever is left of the container and remove everything create made."""
+    cg = _manager(st)
+    if st.init_alive():
+        _kill_quiet(st.pid, 9)
+    if cg is not None:
+        _cleanup_cgroups(cg)
+    _wait_gone(st)
+    _rmtree(st.dir)
+
+
+def _wait_gone(st, timeout=5.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while st.init_alive() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def _manager(st):
+    paths = st.data.get("cgroup_paths")
+    if not paths:
+        return None
+    from pyrunc.cgroups import Manager
+    return Manager(paths)
+
+
+def _cleanup_cgroups(cg):
+    """SIGKILL every process in the cgroup (thawing it first), then remove it."""
+    import time
+    try:
+        cg.freeze(False)
+    except (OSError, errors.PyruncError):
+        pass
+    for _ in range(500):
+        pids = cg.pids()
+        if not pids:
+            break
+        for pid in pids:
+            _kill_quiet(pid, 9)
+        time.sleep(0.002)
+    cg.destroy()
+
+
+def _kill_quiet(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _rmtree(path):
+    try:
+        for name in os.listdir(path):
+            try:
+                os.unlink(os.path.join(path, name))
+            except IsADirectoryError:
+                _rmtree(os.path.join(path, name))
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass

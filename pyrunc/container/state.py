@@ -1,0 +1,148 @@
+"""A container's on-disk state: ``<root>/<id>/state.json``, its lock, and its live status.
+
+Layout of ``<root>/<id>/``:
+  state.json   what create recorded (pid + its start time, bundle, cgroups, ...), written
+               atomically, never edited in place;
+  start.sock   exists while the container is *created*: its init listens here for ``start``.
+
+Status is derived, never stored: stopped if the recorded process is gone (a pid reused by
+another process has another start time, and a zombie counts as gone), created while
+start.sock exists, paused if its freezer says so, running otherwise.
+
+Locking: every command that changes a container holds ``flock`` on the state directory; a
+command that waited for the lock re-checks the directory still exists (delete removes it).
+"""
+
+import fcntl
+import os
+
+from pyrunc import errors, jsonio, util
+
+STATE_FILE = "state.json"
+START_SOCK = "start.sock"
+SPEC_VERSION = "1.2.0"
+
+
+def valid_id(cid):
+    """runc's rule: [\\w+-\\.]+ and not . or .. (ids become directory names)."""
+    if not cid or cid in (".", "..") or len(cid) > 1024:
+        return False
+    for ch in cid:
+        if not (ch.isascii() and (ch.isalnum() or ch in "_+-.")):
+            return False
+    return True
+
+
+def check_id(cid):
+    if not valid_id(cid):
+        raise errors.PyruncError("invalid container id format: %s" % cid)
+
+
+class ContainerState:
+    """The record of one container plus the operations on its directory."""
+
+    def __init__(self, root, cid, data=None):
+        self.root = root
+        self.id = cid
+        self.dir = os.path.join(root, cid)
+        self.data = data if data is not None else {}
+        self._lockfd = -1
+
+    # -- persistence -----------------------------------------------------------------------
+    @classmethod
+    def load(cls, root, cid):
+        """The recorded state, or ContainerNotExist."""
+        if not valid_id(cid):
+            raise errors.ContainerNotExist(cid)
+        st = cls(root, cid)
+        try:
+            st.data = jsonio.load_file(os.path.join(st.dir, STATE_FILE))
+        except FileNotFoundError:
+            raise errors.ContainerNotExist(cid) from None
+        except (ValueError, UnicodeDecodeError):
+            # written atomically, so a bad file was not written by us: still deletable
+            st.data = {"corrupt": True}
+        return st
+
+    def save(self):
+        util.write_atomic(os.path.join(self.dir, STATE_FILE), jsonio.dumps(self.data), 0o600)
+
+    # -- locking ---------------------------------------------------------------------------
+    def lock(self):
+        """Take the container's exclusive lock; ContainerNotExist if it vanished meanwhile."""
+        try:
+            fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise errors.ContainerNotExist(self.id) from None
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink == 0:  # deleted while we waited
+            os.close(fd)
+            raise errors.ContainerNotExist(self.id)
+        self._lockfd = fd
+        return self
+
+    def unlock(self):
+        if self._lockfd >= 0:
+            os.close(self._lockfd)
+            self._lockfd = -1
+
+    def __enter__(self):
+        return self.lock()
+
+    def __exit__(self, *exc):
+        self.unlock()
+
+    # -- status ----------------------------------------------------------------------------
+    @property
+    def pid(self):
+        return self.data.get("pid", 0)
+
+    def init_alive(self):
+        return util.pid_alive(self.pid, self.data.get("pid_start"))
+
+    def status(self):
+        if not self.init_alive():
+            return "stopped"
+        if os.path.exists(os.path.join(self.dir, START_SOCK)):
+            return "created"
+        if self.is_paused():
+            return "paused"
+        return "running"
+
+    def is_paused(self):
+        freezer = self.data.get("freezer")
+        if not freezer:
+            return False
+        try:
+            with open(freezer, "rb") as f:
+                v = f.read().strip()
+        except OSError:
+            return False
+        return v in (b"FROZEN", b"FREEZING", b"1")
+
+    def oci_state(self):
+        """The runtime-spec state object, as ``pyrunc state`` prints it (runc's field order)."""
+        status = self.status()
+        d = self.data
+        out = {
+            "ociVersion": d.get("ociVersion", SPEC_VERSION),
+            "id": self.id,
+            "pid": self.pid if status != "stopped" else 0,
+            "status": status,
+            "bundle": d.get("bundle", ""),
+            "rootfs": d.get("rootfs", ""),
+            "created": d.get("created", ""),
+        }
+        if d.get("annotations"):
+            out["annotations"] = d["annotations"]
+        out["owner"] = d.get("owner", "")
+        return out
+
+
+def list_ids(root):
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if valid_id(n) and
+                  os.path.exists(os.path.join(root, n, STATE_FILE)))

@@ -1,0 +1,104 @@
+"""JSON without the cost of the ``json`` package.
+
+``import json`` pulls in ``re`` and ``enum`` (about 8 ms on a small VM), which is more than the
+whole budget of ``pyrunc state``. The C accelerator ``_json`` that ``json`` itself uses can be
+driven directly: a scanner for decoding and an encoder for encoding, same results as ``json``.
+"""
+
+import _json
+
+_WS = " \t\n\r"
+
+
+class _Ctx:
+    """The attributes ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    memo = None
+
+    @staticmethod
+    def parse_constant(name):
+        raise ValueError("invalid JSON constant %s" % name)
+
+
+_scanner = _json.make_scanner(_Ctx())
+
+
+def loads(text):
+    """Decode one JSON document; raises ValueError with the position on bad input."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
+    if text.startswith("\ufeff"):
+        raise ValueError("unexpected UTF-8 BOM")
+    end = len(text)
+    idx = 0
+    while idx < end and text[idx] in _WS:
+        idx += 1
+    try:
+        obj, idx = _scanner(text, idx)
+    except StopIteration as e:
+        raise ValueError("expecting value at char %d" % e.value) from None
+    while idx < end and text[idx] in _WS:
+        idx += 1
+    if idx != end:
+        raise ValueError("extra data at char %d" % idx)
+    return obj
+
+
+def _default(obj):
+    raise TypeError("object of type %s is not JSON serializable" % type(obj).__name__)
+
+
+def _floatstr(o, _repr=float.__repr__, _inf=float("inf")):
+    if o != o or o == _inf or o == -_inf:
+        raise ValueError("out of range float values are not JSON compliant")
+    return _repr(o)
+
+
+_compact = _json.make_encoder(None, _default, _json.encode_basestring_ascii, None,
+                              ":", ",", False, False, False)
+
+
+def dumps(obj, indent=None):
+    """Encode compactly (``{"a":1}``); with ``indent``, pretty-printed like Go's MarshalIndent."""
+    if indent is None:
+        return "".join(_compact(obj, 0))
+    out = []
+    _pretty(obj, " " * indent, "\n", out)
+    return "".join(out)
+
+
+def _pretty(obj, step, nl, out):
+    # The C encoder ignores indent in CPython 3.11, so indentation is done here; leaves are
+    # still encoded by the C encoder.
+    if isinstance(obj, dict) and obj:
+        inner = nl + step
+        out.append("{")
+        first = True
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                k = str(k)
+            out.append(inner if first else "," + inner)
+            first = False
+            out.append(_json.encode_basestring_ascii(k))
+            out.append(": ")
+            _pretty(v, step, inner, out)
+        out.append(nl + "}")
+    elif isinstance(obj, (list, tuple)) and obj:
+        inner = nl + step
+        out.append("[")
+        for i, v in enumerate(obj):
+            out.append(inner if i == 0 else "," + inner)
+            _pretty(v, step, inner, out)
+        out.append(nl + "]")
+    else:
+        out.append("".join(_compact(obj, 0)))
+
+
+def load_file(path):
+    with open(path, "rb") as f:
+        return loads(f.read())

@@ -1,0 +1,1 @@
+"""The container's filesystem: mounts, devices, pivot_root, masked and read-only paths."""

@@ -1,0 +1,149 @@
+"""Carrying out ``mounts[]`` inside the rootfs (before pivot_root).
+
+Each entry's destination is resolved inside the rootfs (see paths.py), created if missing
+(a directory, or an empty file when a file is bind-mounted), and mounted onto through its
+``/proc/self/fd/N`` so a symlink swapped into the rootfs can't redirect the mount.
+"""
+
+import os
+import stat
+
+from pyrunc.errors import PyruncError
+from pyrunc.linux import consts as C
+from pyrunc.linux import libc
+from pyrunc.rootfs import options, paths
+
+# flags that statvfs reports and that a bind remount must keep when they are locked
+_ST_FLAGS = ((1, C.MS_RDONLY), (2, C.MS_NOSUID), (4, C.MS_NODEV), (8, C.MS_NOEXEC),
+             (1024, C.MS_NOATIME), (2048, C.MS_NODIRATIME), (4096, C.MS_RELATIME))
+
+
+def _current_flags(path):
+    f = os.statvfs(path).f_flag
+    out = 0
+    for st, ms in _ST_FLAGS:
+        if f & st:
+            out |= ms
+    return out
+
+
+def remount_bind(path, flags, clear=0):
+    """Remount the bind mount at ``path`` with ``flags`` (ro, nosuid...).
+
+    A mount inherited into a user namespace has its nosuid/nodev/noexec/atime flags locked:
+    a remount that drops them fails with EPERM, so on EPERM retry keeping the current ones."""
+    want = (flags & ~(C.MS_REMOUNT | C.MS_BIND | C.MS_REC)) | C.MS_BIND | C.MS_REMOUNT
+    try:
+        libc.mount(None, path, None, want)
+    except PermissionError:
+        cur = _current_flags(path) & ~C.MS_RDONLY & ~clear
+        libc.mount(None, path, None, want | cur)
+
+
+def _mount_setattr(fd, attr_set, attr_clr, recursive=True):
+    from pyrunc.linux._libc_ffi import ffi
+    attr = ffi.new("struct mount_attr *", {"attr_set": attr_set, "attr_clr": attr_clr})
+    AT_EMPTY_PATH, AT_RECURSIVE = 0x1000, 0x8000
+    libc.syscall("mount_setattr", fd, ffi.new("char[]", b""),
+                 AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0), attr,
+                 ffi.sizeof("struct mount_attr"))
+
+
+def _copy_tree(src_dir, dst_dir):
+    """tmpcopyup: copy what the image had at the destination into the new tmpfs."""
+    import shutil
+    for entry in os.scandir(src_dir):
+        s = entry.path
+        d = os.path.join(dst_dir, entry.name)
+        if entry.is_symlink():
+            os.symlink(os.readlink(s), d)
+        elif entry.is_dir():
+            st = entry.stat(follow_symlinks=False)
+            os.mkdir(d, stat.S_IMODE(st.st_mode))
+            _copy_tree(s, d)
+            os.chown(d, st.st_uid, st.st_gid)
+        elif entry.is_file():
+            shutil.copy2(s, d)
+            st = entry.stat(follow_symlinks=False)
+            os.chown(d, st.st_uid, st.st_gid)
+    st = os.stat(src_dir)
+    os.chmod(dst_dir, stat.S_IMODE(st.st_mode))
+    os.chown(dst_dir, st.st_uid, st.st_gid)
+
+
+def mount_entry(rootfd, m, bundle, ctx):
+    """Mount one ``mounts[]`` entry. ctx: the init's context (cgroup paths, user ns...)."""
+    dest = m["destination"]
+    typ = m.get("type") or ""
+    src = m.get("source") or ""
+    mo = options.parse(m.get("options"))
+    is_bind = typ == "bind" or bool(mo.flags & C.MS_BIND)
+
+    if typ == "cgroup" and not is_bind:
+        from pyrunc.rootfs import cgroupmount
+        return cgroupmount.mount_cgroup(rootfd, dest, mo, ctx)
+
+    if is_bind:
+        if not os.path.isabs(src):
+            src = os.path.join(bundle, src)
+        try:
+            srcfd = os.open(src, C.O_PATH | os.O_CLOEXEC)
+        except OSError as e:
+            raise PyruncError("source %s: %s" % (src, e.strerror)) from None
+        try:
+            is_dir = paths.is_dir_fd(srcfd)
+            tfd = paths.ensure_target(rootfd, dest, is_dir)
+            try:
+                if paths.is_dir_fd(tfd) != is_dir:
+                    raise PyruncError("destination %s: %s" % (
+                        dest, "not a directory" if is_dir else "is a directory"))
+                libc.mount(paths.fd_path(srcfd), paths.fd_path(tfd), None,
+                           C.MS_BIND | (mo.flags & C.MS_REC))
+            finally:
+                os.close(tfd)
+        finally:
+            os.close(srcfd)
+        # the fd above names the covered directory: re-resolve to reach the new mount
+        nfd = paths.open_in_root(rootfd, dest)
+        try:
+            p = paths.fd_path(nfd)
+            extra = mo.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT)
+            if extra or mo.clear:
+                remount_bind(p, extra, mo.clear)
+            for prop in mo.propagation:
+                libc.mount(None, p, None, prop)
+            if mo.attr_set or mo.attr_clr:
+                _mount_setattr(nfd, mo.attr_set, mo.attr_clr)
+        finally:
+            os.close(nfd)
+        return
+
+    tfd = paths.ensure_target(rootfd, dest, True)
+    try:
+        data = ",".join(mo.data) or None
+        flags = mo.flags & ~C.MS_REMOUNT
+        copyup = "tmpcopyup" in mo.extensions and typ == "tmpfs"
+        if copyup:
+            flags &= ~C.MS_RDONLY  # fill it first, make it read-only after
+        libc.mount(src or typ, paths.fd_path(tfd), typ, flags, data)
+        if copyup:
+            # tfd still names the directory the tmpfs now covers: copy it from there
+            nfd = paths.open_in_root(rootfd, dest)
+            try:
+                _copy_tree(paths.fd_path(tfd), paths.fd_path(nfd))
+                if mo.flags & C.MS_RDONLY:
+                    libc.mount(None, paths.fd_path(nfd), None,
+                               C.MS_REMOUNT | (mo.flags & ~C.MS_REMOUNT), data)
+            finally:
+                os.close(nfd)
+    finally:
+        os.close(tfd)
+    if mo.propagation or mo.attr_set or mo.attr_clr:
+        nfd = paths.open_in_root(rootfd, dest)
+        try:
+            for prop in mo.propagation:
+                libc.mount(None, paths.fd_path(nfd), None, prop)
+            if mo.attr_set or mo.attr_clr:
+                _mount_setattr(nfd, mo.attr_set, mo.attr_clr)
+        finally:
+            os.close(nfd)
