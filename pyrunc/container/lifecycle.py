@@ -64,17 +64,11 @@ def create(root, cid, opts):
             new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
             in_userns="user" in nss, console_socket=opts.console_socket,
             parent_fds=(st._lockfd,))
-        try:
-            init_pid = parent.spawn_init(ctx, cg)
-        finally:
-            sock.close()
-            os.close(dirfd)
-        stat = util.proc_stat(init_pid)
+        me = util.proc_stat(os.getpid())
         st.data = {
             "ociVersion": "1.2.0",
             "id": cid,
-            "pid": init_pid,
-            "pid_start": stat[1] if stat else 0,
+            "pid": 0,
             "bundle": bundle,
             "rootfs": rootfs,
             "created": util.rfc3339_now(),
@@ -83,8 +77,24 @@ def create(root, cid, opts):
             "cgroup_paths": cg.paths,
             "freezer": cg.freezer_file(),
             "systemd_cgroup": opts.systemd_cgroup,
+            # while set, a creator that died mid-way leaves a "stopped" container that
+            # delete can still clean up (cgroups and, once known, the init's pid)
+            "creating": [os.getpid(), me[1] if me else 0],
             "config": config,
         }
+        st.save()
+
+        def record_pid(pid):
+            stat = util.proc_stat(pid)
+            st.data["pid"] = pid
+            st.data["pid_start"] = stat[1] if stat else 0
+            st.save()
+        try:
+            init_pid = parent.spawn_init(ctx, cg, on_pid=record_pid)
+        finally:
+            sock.close()
+            os.close(dirfd)
+        del st.data["creating"]
         st.save()
         if opts.pid_file:
             util.write_atomic(os.path.abspath(opts.pid_file), str(init_pid), 0o644)
@@ -94,6 +104,11 @@ def create(root, cid, opts):
             _kill_quiet(init_pid, 9)
         if cg is not None:
             _cleanup_cgroups(cg)
+            for d in reversed(made):  # parents this create made, e.g. /libpod_parent
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
         _rmtree(statedir)
         raise
     finally:

@@ -58,7 +58,10 @@ class ContainerState:
         try:
             st.data = jsonio.load_file(os.path.join(st.dir, STATE_FILE))
         except FileNotFoundError:
-            raise errors.ContainerNotExist(cid) from None
+            if not os.path.isdir(st.dir):
+                raise errors.ContainerNotExist(cid) from None
+            # a create killed before its first write: nothing to report, but deletable
+            st.data = {"corrupt": True}
         except (ValueError, UnicodeDecodeError):
             # written atomically, so a bad file was not written by us: still deletable
             st.data = {"corrupt": True}
@@ -101,7 +104,10 @@ class ContainerState:
         return util.pid_alive(self.pid, self.data.get("pid_start"))
 
     def status(self):
-        if not self.init_alive():
+        creating = self.data.get("creating")
+        if creating:
+            return "creating" if util.pid_alive(*creating) else "stopped"
+        if self.data.get("corrupt") or not self.init_alive():
             return "stopped"
         if os.path.exists(os.path.join(self.dir, START_SOCK)):
             return "created"

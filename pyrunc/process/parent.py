@@ -27,7 +27,7 @@ def _write_maps(pid, linux):
                 from None
 
 
-def spawn_init(ctx, cgroup_manager, on_ready=None):
+def spawn_init(ctx, cgroup_manager, on_ready=None, on_pid=None):
     """Fork the init and drive it to the created state; returns its host pid.
 
     On failure the init (if any) is killed and reaped, and ContainerInitError/PyruncError
@@ -45,7 +45,6 @@ def spawn_init(ctx, cgroup_manager, on_ready=None):
     os.close(cfd)
     ch = Channel(pfd)
     init_pid = 0
-    in_cgroup = False
     try:
         while True:
             msg = ch.recv()
@@ -61,9 +60,10 @@ def spawn_init(ctx, cgroup_manager, on_ready=None):
                 init_pid = msg["pid"]
                 if init_pid != child:
                     _reap(child)
+                if on_pid is not None:
+                    on_pid(init_pid)
             elif kind == "cgroup":
                 cgroup_manager.add(init_pid)
-                in_cgroup = True
                 ch.send("ok")
             elif kind == "ready":
                 if cgroup_manager is not None:
@@ -83,9 +83,6 @@ def spawn_init(ctx, cgroup_manager, on_ready=None):
         raise
     finally:
         ch.close()
-    if init_pid == child:
-        pass  # our own child: the caller (run) reaps it, or it is reparented when we exit
-    del in_cgroup
     return init_pid
 
 

@@ -1,0 +1,1 @@
+from tests.conftest import (rootfs_template, make_bundle, bundle, pyrunc, runc)  # noqa: F401

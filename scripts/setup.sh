@@ -1,0 +1,27 @@
+#!/bin/bash
+# Set up pyrunc on a fresh Debian 12 machine (as root): system packages, a venv with pyrunc,
+# and the demo bundle. Idempotent. Usage: scripts/setup.sh [--no-apt]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+if [ "${1:-}" != "--no-apt" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  need=()
+  for p in busybox-static runc crun libseccomp2 iproute2 strace; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
+  | grep -v "^WARNING: Location" || true
+.venv/bin/python scripts/make-launcher.py .venv "$TOP" >/dev/null
+ln -sfn "$TOP/.venv/bin/pyrunc" /usr/local/bin/pyrunc
+scripts/make-bundle.sh "$TOP/demo/bundle" >/dev/null
+echo "pyrunc installed: $(command -v pyrunc)"
