@@ -28,6 +28,7 @@ echo '@@ cwd'; pwd
 echo '@@ env'; tr '\0' '\n' < /proc/$$/environ
 echo '@@ fds'; ls /proc/$$/fd
 echo '@@ pid'; echo $$
+echo '@@ cgroup'; cat /proc/$$/cgroup
 echo '@@ netdev'; ls /sys/class/net 2>/dev/null || cut -d: -f1 /proc/net/dev | tail -n +3
 echo '@@ root_writable'; touch /.probe-rw 2>/dev/null && echo yes && rm -f /.probe-rw || echo no
 echo '@@ end'
@@ -51,11 +52,12 @@ def _unescape(s):
 
 
 def parse_mountinfo(lines):
-    """[(mountpoint, fstype, per-mount options, source, super options)] sorted.
+    """[(mountpoint, fstype, per-mount options, propagation, source, super options)] sorted.
 
     Dropped: mount id, parent id, major:minor (the device numbers of anonymous filesystems
-    such as proc/tmpfs are allocated per mount), root (a bind's root names the host path),
-    optional fields (peer group ids are allocated per mount)."""
+    such as proc/tmpfs are allocated per mount), root (a bind's root names the host path).
+    The optional fields keep only their tags ("shared", "master"...): peer group ids are
+    allocated per mount."""
     out = []
     for line in lines:
         left, _, right = line.partition(" - ")
@@ -66,7 +68,8 @@ def parse_mountinfo(lines):
         fstype = r[0] if r else ""
         source = r[1] if len(r) > 1 else ""
         sopts = r[2] if len(r) > 2 else ""
-        out.append((_unescape(f[4]), fstype, f[5], source, sopts))
+        prop = ",".join(sorted(o.split(":")[0] for o in f[6:])) or "private"
+        out.append((_unescape(f[4]), fstype, f[5], prop, source, sopts))
     return sorted(out)
 
 

@@ -50,9 +50,10 @@ def resolve_path(cgroups_path, cid):
     """The container's cgroup path inside each hierarchy, from linux.cgroupsPath (cgroupfs).
 
     Absolute paths are used as given; relative ones go under the runtime's own cgroup (resolved
-    per hierarchy in Manager); empty means /<id> (runtime-spec lets the runtime choose)."""
+    per hierarchy in Manager); empty means <id> under the runtime's own cgroup, as in runc
+    1.1 (runtime-spec lets the runtime choose)."""
     if not cgroups_path:
-        return "/" + cid
+        return cid
     return cgroups_path
 
 

@@ -18,6 +18,8 @@ GLOBAL_FLAGS = A.table(
 COMMANDS = {
     "create": "create", "start": "start", "state": "state", "kill": "kill",
     "delete": "delete", "run": "run", "list": "list", "spec": "spec",
+    "exec": "exec", "features": "features", "ps": "ps", "pause": "pause",
+    "resume": "resume", "update": "update", "events": "events",
 }
 
 DEFAULT_ROOT = "/run/pyrunc"

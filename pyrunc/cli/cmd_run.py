@@ -28,7 +28,22 @@ def run(g, argv):
         return 0
     # become the subreaper so the init is reparented to us and we can wait for it
     libc.prctl(C.PR_SET_CHILD_SUBREAPER, 1)
+    opts.tty_relay = not opts.console_socket
     pid = lifecycle.create(g.root, cid, opts)
+    try:
+        lifecycle.start(g.root, cid)
+        return wait_relaying(pid, opts.master_fd)
+    finally:
+        if not v["keep"]:
+            try:
+                lifecycle.delete(g.root, cid, force=True)
+            except Exception:
+                pass
+
+
+def wait_relaying(pid, master_fd=-1):
+    """Relay our signals (and terminal) to ``pid`` until it exits; its exit status, 128+N for
+    a signal (we are a subreaper, so it is reparented to us)."""
     import _signal
 
     def relay(signum, _frame):
@@ -37,23 +52,21 @@ def run(g, argv):
         except ProcessLookupError:
             pass
     for name in _RELAYED:
+        if master_fd >= 0 and name == "SIGWINCH":
+            continue  # the terminal relay resizes the pty instead
         _signal.signal(getattr(_signal, name), relay)
-    try:
-        lifecycle.start(g.root, cid)
-        while True:
-            try:
-                wpid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                status = None
-                break
-            if wpid == pid:
-                break
-    finally:
-        if not v["keep"]:
-            try:
-                lifecycle.delete(g.root, cid, force=True)
-            except Exception:
-                pass
+    if master_fd >= 0:
+        from pyrunc import console
+        console.relay(master_fd)
+    status = None
+    while True:
+        try:
+            wpid, st = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        if wpid == pid:
+            status = st
+            break
     if status is None:
         return 255
     code = os.waitstatus_to_exitcode(status)

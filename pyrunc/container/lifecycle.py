@@ -12,7 +12,8 @@ from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_id
 
 class CreateOptions:
     def __init__(self, bundle=".", pid_file=None, console_socket=None, no_pivot=False,
-                 no_new_keyring=False, preserve_fds=0, systemd_cgroup=False):
+                 no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
+                 tty_relay=False):
         self.bundle = bundle
         self.pid_file = pid_file
         self.console_socket = console_socket
@@ -20,6 +21,9 @@ class CreateOptions:
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
         self.systemd_cgroup = systemd_cgroup
+        # foreground run without --console-socket: pyrunc receives the pty master itself
+        self.tty_relay = tty_relay
+        self.master_fd = -1
 
 
 def _mkdir_state(root, cid):
@@ -41,13 +45,27 @@ def create(root, cid, opts):
     if opts.systemd_cgroup:
         raise errors.PyruncError("--systemd-cgroup: the systemd cgroup driver needs systemd "
                                  "running as PID 1, and it is not on this host")
+    terminal = bool((config.get("process") or {}).get("terminal"))
+    if terminal and not opts.console_socket and not opts.tty_relay:
+        raise errors.PyruncError("process.terminal: cannot allocate a tty if pyrunc will "
+                                 "detach without setting --console-socket")
+    if not terminal and opts.console_socket:
+        raise errors.PyruncError("--console-socket given but process.terminal is false")
     statedir = _mkdir_state(root, cid)
     st = ContainerState(root, cid)
     st.lock()
     cg = None
     made = []
     init_pid = 0
+    csock = relay_end = None
     try:
+        if terminal:
+            from pyrunc import console
+            if opts.console_socket:
+                csock = console.connect_socket(opts.console_socket)
+            else:
+                import _socket
+                relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         from pyrunc import cgroups
         from pyrunc.process import init as initmod
         from pyrunc.process import parent
@@ -58,11 +76,11 @@ def create(root, cid, opts):
         sock = _listen(dirfd)
         nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
         ctx = initmod.InitContext(
-            config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
+            cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
             preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
             cgroup_mounts=cgroups.mounted_hierarchies(), cgroup_paths=cg.paths,
             new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
-            in_userns="user" in nss, console_socket=opts.console_socket,
+            in_userns="user" in nss, console_sock=csock,
             parent_fds=(st._lockfd,))
         me = util.proc_stat(os.getpid())
         st.data = {
@@ -89,11 +107,23 @@ def create(root, cid, opts):
             st.data["pid"] = pid
             st.data["pid_start"] = stat[1] if stat else 0
             st.save()
+        def runtime_hooks(pid):
+            # prestart (deprecated) and createRuntime: runtime namespaces, before pivot_root
+            if config.get("hooks"):
+                from pyrunc import hooks
+                state = hooks.state_json(cid, "creating", pid, bundle, config.get("annotations"))
+                hooks.run_all(config, "prestart", state)
+                hooks.run_all(config, "createRuntime", state)
         try:
-            init_pid = parent.spawn_init(ctx, cg, on_pid=record_pid)
+            init_pid = parent.spawn_init(ctx, cg, on_hooks=runtime_hooks, on_pid=record_pid)
         finally:
             sock.close()
             os.close(dirfd)
+            if csock is not None:
+                csock.close()
+        if relay_end is not None:
+            opts.master_fd = console.recv_master(relay_end)
+            relay_end.close()
         del st.data["creating"]
         st.save()
         if opts.pid_file:
@@ -167,6 +197,11 @@ def start(root, cid):
         if reply:
             raise errors.PyruncError("unable to start container process: %s" %
                                      reply.decode(errors="replace"))
+        config = st.data.get("config") or {}
+        if (config.get("hooks") or {}).get("poststart"):
+            from pyrunc import hooks
+            hooks.run_all_warn(config, "poststart", hooks.state_json(
+                cid, "running", st.pid, st.data.get("bundle"), config.get("annotations")))
 
 
 def state(root, cid):
@@ -253,7 +288,12 @@ def destroy(st):
     if cg is not None:
         _cleanup_cgroups(cg)
     _wait_gone(st)
+    config = st.data.get("config") or {}
     _rmtree(st.dir)
+    if (config.get("hooks") or {}).get("poststop"):
+        from pyrunc import hooks
+        hooks.run_all_warn(config, "poststop", hooks.state_json(
+            st.id, "stopped", 0, st.data.get("bundle"), config.get("annotations")))
 
 
 def _wait_gone(st, timeout=5.0):
@@ -305,3 +345,50 @@ def _rmtree(path):
         os.rmdir(path)
     except FileNotFoundError:
         pass
+
+
+class ExecOptions:
+    def __init__(self, detach=False, pid_file=None, console_socket=None, preserve_fds=0,
+                 tty_relay=False):
+        self.detach = detach
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.preserve_fds = preserve_fds
+        self.tty_relay = tty_relay
+        self.master_fd = -1
+
+
+def exec_process(root, cid, proc, opts):
+    """Start ``proc`` (a runtime-spec process object) in running container ``cid``; returns
+    its host pid. The caller waits for it unless detached (it is a child of our caller)."""
+    st = ContainerState.load(root, cid)
+    status = st.status()
+    if status != "running":
+        raise errors.PyruncError("cannot exec in a %s container" % status)
+    config = st.data.get("config") or {}
+    if proc.get("terminal") and not opts.console_socket and not opts.tty_relay:
+        raise errors.PyruncError("cannot allocate a tty if pyrunc will detach without "
+                                 "setting --console-socket")
+    csock = relay_end = None
+    if proc.get("terminal"):
+        from pyrunc import console
+        if opts.console_socket:
+            csock = console.connect_socket(opts.console_socket)
+        else:
+            import _socket
+            relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    from pyrunc.process import exec_init, exec_parent
+    ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid,
+                                preserve_fds=opts.preserve_fds, console_sock=csock)
+    try:
+        pid = exec_parent.spawn(ctx, _manager(st))
+    finally:
+        if csock is not None:
+            csock.close()
+    if relay_end is not None:
+        from pyrunc import console
+        opts.master_fd = console.recv_master(relay_end)
+        relay_end.close()
+    if opts.pid_file:
+        util.write_atomic(os.path.abspath(opts.pid_file), str(pid), 0o644)
+    return pid

@@ -122,7 +122,7 @@ def setgroups_allowed():
 
 def switch_user(user):
     uid, gid = user.get("uid", 0), user.get("gid", 0)
-    groups = user.get("additionalGids") or []
+    groups = list(dict.fromkeys(user.get("additionalGids") or []))  # runc drops duplicates
     if setgroups_allowed():
         try:
             libc.setgroups(groups)
@@ -191,6 +191,31 @@ def set_oom_score_adj(value):
         raise PyruncError("process.oomScoreAdj %d: %s%s" % (
             value, e.strerror, " (lowering it needs CAP_SYS_RESOURCE)"
             if e.errno == 13 else "")) from None
+
+
+def exec_env(env, uid):
+    """process.env as runc passes it to execve: a repeated NAME keeps its first position and
+    takes its last value, and a missing or empty HOME is set from the container's /etc/passwd
+    entry for ``uid`` ("/" without one). Call after the pivot (reads the container's file)."""
+    out = {}
+    for e in env or ():
+        name, _, value = e.partition("=")
+        out[name] = value
+    if not out.get("HOME"):
+        out["HOME"] = _passwd_home(uid)
+    return ["%s=%s" % kv for kv in out.items()]
+
+
+def _passwd_home(uid):
+    try:
+        with open("/etc/passwd", errors="replace") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2].strip().isdigit() and int(fields[2]) == uid:
+                    return fields[5]
+    except OSError:
+        pass
+    return "/"
 
 
 def lookup_executable(arg0, env):

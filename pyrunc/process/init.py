@@ -17,7 +17,7 @@ from pyrunc.container.state import START_SOCK
 from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
-from pyrunc.process import attrs
+from pyrunc.process import attrs, finalize
 from pyrunc.process.sync import Channel
 
 
@@ -25,6 +25,7 @@ class InitContext:
     """What the parent hands to the init (by fork, not serialisation)."""
 
     def __init__(self, **kw):
+        self.cid = ""
         self.config = None
         self.bundle = None
         self.rootfs = None
@@ -37,7 +38,7 @@ class InitContext:
         self.cgroup_paths = {}
         self.new_cgroupns = False
         self.in_userns = False
-        self.console_socket = None
+        self.console_sock = None        # connected _socket to send the pty master over
         self.parent_fds = ()            # the parent's own fds (its flock!) to close at once
         self.__dict__.update(kw)
 
@@ -48,6 +49,7 @@ def _preload():
     import _signal  # noqa: F401
     from pyrunc.linux import capnames  # noqa: F401
     from pyrunc.rootfs import setup, cgroupmount  # noqa: F401
+    from pyrunc import console  # noqa: F401
     from pyrunc.linux._libc_ffi import ffi  # noqa: F401
 
 
@@ -148,6 +150,11 @@ def _init(ctx, ch, new_flags):
     proc = config.get("process") or {}
     linux = config.get("linux") or {}
     os.setsid()
+    # the host's /proc is still mounted here and names us by our host pid (hooks need it)
+    ctx.host_pid = int(os.readlink("/proc/self"))
+    hooks = config.get("hooks") or {}
+    if hooks.get("createContainer") or hooks.get("startContainer"):
+        from pyrunc import hooks as hookmod  # noqa: F401  (imported before pivot_root)
     if ctx.new_cgroupns:
         # the cgroup namespace's root is the cgroup we are in when unsharing it
         ch.send("cgroup")
@@ -163,47 +170,58 @@ def _init(ctx, ch, new_flags):
         libc.setdomainname(config["domainname"])
     attrs.set_oom_score_adj(proc.get("oomScoreAdj"))
 
+    # compile the seccomp filter (and dlopen libseccomp) while the host's files are visible
+    sc = linux.get("seccomp")
+    filt = None
+    if sc:
+        from pyrunc import seccomp
+        filt = seccomp.compile_filter(sc)
+
     from pyrunc.rootfs import setup
     rootfd = setup.prepare(config, ctx.rootfs, ctx.bundle, ctx)
     os.close(rootfd)
+    if hooks.get("prestart") or hooks.get("createRuntime"):
+        ch.send("runtime-hooks")  # the parent runs them, in the runtime's namespaces
+        ch.expect("ok")
+    if hooks.get("createContainer"):
+        # in the container's namespaces, after its mounts, before pivot_root
+        _hooks(ctx, "createContainer", "creating")
     setup.enter(ctx.rootfs, ctx.no_pivot)
-    setup.finalize(config)
+    if ctx.console_sock is not None:
+        _setup_terminal(ctx, proc)
+    # runc's order: sysctls before readonlyPaths (/proc/sys is one) and maskedPaths
     _sysctl(linux.get("sysctl"))
+    setup.finalize(config)
 
-    args = proc.get("args") or []
-    env = proc.get("env") or []
-    path = attrs.lookup_executable(args[0], env) if args else None
+    fin = finalize.Finalizer(proc, linux, filt, ctx.preserve_fds)
+    fin.resolve()
 
     ch.send("ready")
     ch.expect("ok")  # the parent has put us in our cgroup and run the runtime hooks
 
-    attrs.set_rlimits(proc.get("rlimits"))
-    attrs.set_personality(linux.get("personality"))
-    attrs.set_scheduler(proc.get("scheduler"))
-    attrs.set_ioprio(proc.get("ioPriority"))
-    top = attrs.last_cap()
-    caps = proc.get("capabilities")
-    attrs.drop_bounding(attrs.cap_mask((caps or {}).get("bounding")), top)
-    libc.prctl(C.PR_SET_KEEPCAPS, 1)
-    attrs.switch_user(proc.get("user") or {})
-    cwd = proc.get("cwd") or "/"
-    try:
-        os.chdir(cwd)
-    except OSError as e:
-        raise PyruncError("process.cwd %s: %s" % (cwd, e.strerror)) from None
-    attrs.check_cwd_inside()
-    libc.prctl(C.PR_SET_KEEPCAPS, 0)
-    attrs.apply_caps(caps, top)
-    umask = (proc.get("user") or {}).get("umask")
-    if umask is not None:
-        os.umask(umask)
-    if proc.get("noNewPrivileges"):
-        libc.prctl(C.PR_SET_NO_NEW_PRIVS, 1)
-    _fd_hygiene(ctx.preserve_fds)
-    _reset_signals()
+    fin.apply()
     ch.send("done")
     ch.close()
-    _wait_start_and_exec(ctx, path, args, env)
+    _wait_start_and_exec(ctx, fin)
+
+
+def _setup_terminal(ctx, proc):
+    """pty from the container's devpts; master to the client; slave as /dev/console + 0-2."""
+    from pyrunc import console
+    master, slave, slave_path = console.open_pty(proc.get("consoleSize"))
+    console.send_master(ctx.console_sock, master)
+    os.close(master)
+    ctx.console_sock.close()
+    ctx.console_sock = None
+    console.mount_console(slave_path)
+    console.become_controlling(slave)
+
+
+def _hooks(ctx, kind, status):
+    from pyrunc import hooks
+    c = ctx.config
+    hooks.run_all(c, kind, hooks.state_json(ctx.cid, status, ctx.host_pid,
+                                            ctx.bundle, c.get("annotations")))
 
 
 def _joined(config, typ):
@@ -236,25 +254,7 @@ def _is_procfs(fd):
     return buf.f_type == 0x9FA0  # PROC_SUPER_MAGIC
 
 
-def _fd_hygiene(preserve):
-    """Only 0-2 and the preserved fds may cross execve: everything else gets CLOEXEC."""
-    for fd in range(3, 3 + preserve):
-        try:
-            os.set_inheritable(fd, True)
-        except OSError:
-            pass
-    libc.close_range(3 + preserve, 0xFFFFFFFF, C.CLOSE_RANGE_CLOEXEC)
-
-
-def _reset_signals():
-    # Python ignores SIGPIPE and SIGXFSZ and handles SIGINT; ignored dispositions survive
-    # execve, so give the user's program the defaults it expects.
-    import _signal
-    for sig in (_signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGINT):
-        _signal.signal(sig, _signal.SIG_DFL)
-
-
-def _wait_start_and_exec(ctx, path, args, env):
+def _wait_start_and_exec(ctx, fin):
     sock = ctx.start_sock
     while True:
         try:
@@ -275,9 +275,13 @@ def _wait_start_and_exec(ctx, path, args, env):
             os.unlink(START_SOCK, dir_fd=ctx.state_dir_fd)
         except OSError:
             pass  # not ours to remove as a non-root user: `start` removes it
-        libc.execve(path, args, env)
+        if (ctx.config.get("hooks") or {}).get("startContainer"):
+            _hooks(ctx, "startContainer", "created")
+        fin.exec()
     except OSError as e:
-        msg = "exec %s: %s" % (args[0], e.strerror)
+        msg = "exec %s: %s" % (fin.args[0], e.strerror)
+    except PyruncError as e:
+        msg = str(e)
     except BaseException as e:
         msg = "container init failed before exec: %s: %s" % (type(e).__name__, e)
     try:

@@ -27,7 +27,7 @@ def _write_maps(pid, linux):
                 from None
 
 
-def spawn_init(ctx, cgroup_manager, on_ready=None, on_pid=None):
+def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
     """Fork the init and drive it to the created state; returns its host pid.
 
     On failure the init (if any) is killed and reaped, and ContainerInitError/PyruncError
@@ -65,13 +65,15 @@ def spawn_init(ctx, cgroup_manager, on_ready=None, on_pid=None):
             elif kind == "cgroup":
                 cgroup_manager.add(init_pid)
                 ch.send("ok")
+            elif kind == "runtime-hooks":
+                if on_hooks is not None:
+                    on_hooks(init_pid)
+                ch.send("ok")
             elif kind == "ready":
                 if cgroup_manager is not None:
                     # join late: the init's Python memory stays charged outside the container;
                     # with a new cgroup ns it already joined (its ns root must be this cgroup)
                     cgroup_manager.add(init_pid)
-                if on_ready is not None:
-                    on_ready(init_pid)
                 ch.send("ok")
             elif kind == "done":
                 break

@@ -8,8 +8,9 @@ Messages, in order (init -> parent unless marked):
   userns            init has unshared a user namespace: write its id maps   parent -> "mapped"
   pid {"pid"}       the host pid of the process that will exec (after the pid-ns fork)
   cgroup            (only with a new cgroup namespace) put me in my cgroup   parent -> "ok"
-  ready             namespaces and rootfs are set up; parent joins cgroups,
-                    runs createRuntime hooks                                parent -> "ok"
+  runtime-hooks     (only with prestart/createRuntime hooks) mounts are done,
+                    the parent runs those hooks before pivot_root          parent -> "ok"
+  ready             namespaces and rootfs are set up; parent joins cgroups  parent -> "ok"
   done              credentials applied; init now waits for ``start``
   error {"message"} setup failed; the parent cleans up and reports it
 """

@@ -1,0 +1,142 @@
+"""Terminals: a pty allocated *inside* the container, its master handed to the client.
+
+The init (or exec'd process) opens the container's own /dev/ptmx (its devpts instance), gets
+the slave through TIOCGPTPEER (no path lookup the container could redirect), makes it the
+controlling terminal and fds 0-2. The master goes to the client over ``--console-socket``
+exactly as runc sends it: one sendmsg, payload "/dev/ptmx", one SCM_RIGHTS fd. In a foreground
+``run``/``exec`` without a console socket, pyrunc is its own client: it receives the master
+over a socketpair and relays it to its terminal (raw mode, SIGWINCH resizes).
+"""
+
+import os
+import sys
+
+from pyrunc.errors import PyruncError
+from pyrunc.linux import consts as C
+from pyrunc.linux import libc
+
+TIOCSPTLCK = 0x40045431
+TIOCGPTN = 0x80045430
+SOL_SOCKET = 1
+SCM_RIGHTS = 1
+
+
+def connect_socket(path):
+    """Connect to the client's console socket (done by the runtime, before any pivot)."""
+    import _socket
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except OSError as e:
+        s.close()
+        raise PyruncError("--console-socket %s: %s" % (path, e.strerror)) from None
+    return s
+
+
+def open_pty(size=None):
+    """(master fd, slave fd, slave path) from the devpts mounted at /dev/pts in this root."""
+    try:
+        master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        raise PyruncError("process.terminal: open /dev/ptmx: %s (is devpts mounted at "
+                          "/dev/pts?)" % e.strerror) from None
+    from pyrunc.linux._libc_ffi import ffi
+    zero = ffi.new("int *", 0)
+    if libc.lib.ioctl(master, TIOCSPTLCK, zero) < 0:
+        libc._fail("unlockpt")
+    n = ffi.new("unsigned int *")
+    if libc.lib.ioctl(master, TIOCGPTN, n) < 0:
+        libc._fail("TIOCGPTN")
+    slave = libc.ioctl_int(master, C.TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    if size:
+        libc.set_winsize(master, size.get("height", 0), size.get("width", 0))
+    return master, slave, "/dev/pts/%d" % n[0]
+
+
+def send_master(sock, master):
+    """runc's console-socket message: payload "/dev/ptmx", exactly one SCM_RIGHTS fd."""
+    fdbytes = master.to_bytes(4, sys.byteorder, signed=True)
+    sock.sendmsg([b"/dev/ptmx"], [(SOL_SOCKET, SCM_RIGHTS, fdbytes)])
+
+
+def recv_master(sock):
+    """The receiving side (pyrunc's own foreground relay, and tests)."""
+    msg, anc, _flags, _addr = sock.recvmsg(4096, 64)
+    for level, typ, data in anc:
+        if level == SOL_SOCKET and typ == SCM_RIGHTS:
+            return int.from_bytes(data[:4], sys.byteorder, signed=True)
+    raise PyruncError("console socket: no pty master received")
+
+
+def become_controlling(slave):
+    """Make ``slave`` the controlling terminal and fds 0, 1, 2 (we are a session leader)."""
+    libc.ioctl_int(slave, C.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+
+
+def mount_console(slave_path):
+    """Bind the pty slave onto /dev/console, as runc does for a container with a terminal."""
+    try:
+        fd = os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        os.close(fd)
+    except OSError as e:
+        raise PyruncError("/dev/console: %s" % e.strerror) from None
+    libc.mount(slave_path, "/dev/console", None, C.MS_BIND)
+
+
+def relay(master, stdin_fd=0, stdout_fd=1, child_done=None):
+    """Copy between our terminal and the pty master until the container side closes.
+
+    Raw mode on our terminal (restored on return), window size copied now and on SIGWINCH."""
+    import select
+    import termios
+    is_tty = os.isatty(stdin_fd)
+    saved = None
+    import _signal
+    old_winch = None
+    if is_tty:
+        saved = termios.tcgetattr(stdin_fd)
+        import tty
+        tty.setraw(stdin_fd)
+
+        def winch(_s, _f):
+            try:
+                r, c = libc.get_winsize(stdin_fd)
+                libc.set_winsize(master, r, c)
+            except OSError:
+                pass
+        winch(None, None)
+        old_winch = _signal.signal(_signal.SIGWINCH, winch)
+    fds = [master, stdin_fd]
+    try:
+        while True:
+            try:
+                r, _, _ = select.select(fds, [], [], 0.2)
+            except InterruptedError:
+                continue
+            if not r and child_done is not None and child_done():
+                # drain what is left
+                r = [master]
+            if master in r:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                os.write(stdout_fd, data)
+            if stdin_fd in r:
+                data = os.read(stdin_fd, 65536)
+                if not data:
+                    fds.remove(stdin_fd)
+                else:
+                    os.write(master, data)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
+        if old_winch is not None:
+            _signal.signal(_signal.SIGWINCH, old_winch)

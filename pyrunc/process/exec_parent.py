@@ -1,0 +1,62 @@
+"""The parent side of exec: fork the joining process, put it in the container's cgroup, and
+report its pid (``--detach``) or wait for it (foreground)."""
+
+import os
+
+from pyrunc import errors
+from pyrunc.linux import consts as C
+from pyrunc.linux import libc
+from pyrunc.process.sync import Channel
+
+
+def spawn(ctx, cgroup_manager):
+    """Fork and drive the exec'd process until its execve; returns its host pid."""
+    pfd, cfd = libc.socketpair(C.AF_UNIX, C.SOCK_SEQPACKET)
+    ctx.sync_fd = cfd
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(pfd)
+            from pyrunc.process import exec_init
+            exec_init.child_main(ctx)
+        finally:
+            os._exit(255)
+    os.close(cfd)
+    ch = Channel(pfd)
+    pid = 0
+    try:
+        while True:
+            msg = ch.recv()
+            if msg is None:
+                if pid:
+                    break  # the channel closed on a successful execve
+                raise errors.PyruncError("exec failed: the process exited during setup")
+            kind = msg["type"]
+            if kind == "error":
+                raise errors.PyruncError(msg["message"])
+            if kind == "pid":
+                pid = msg["pid"]
+                _reap(child)
+            elif kind == "ready":
+                if cgroup_manager is not None:
+                    cgroup_manager.add(pid)
+                ch.send("ok")
+    except BaseException:
+        for p in (pid, child):
+            if p:
+                try:
+                    os.kill(p, 9)
+                except ProcessLookupError:
+                    pass
+        _reap(child)
+        raise
+    finally:
+        ch.close()
+    return pid
+
+
+def _reap(pid):
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

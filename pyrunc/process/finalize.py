@@ -1,0 +1,90 @@
+"""The last steps before execve, shared by the container's init and by exec.
+
+``Finalizer`` resolves the executable (inside the container, with its PATH), then applies
+the process attributes in runc's order: rlimits, personality, scheduler, I/O priority; the
+seccomp filter here if no_new_privs is off (loading it then needs CAP_SYS_ADMIN); the bounding
+set; the user switch under PR_SET_KEEPCAPS; cwd (checked to be inside the container,
+CVE-2024-21626); the final capability sets; umask; no_new_privs; fd hygiene; signal
+dispositions. ``exec`` loads the filter (when no_new_privs is on) and execs.
+"""
+
+import os
+
+from pyrunc.errors import PyruncError
+from pyrunc.linux import consts as C
+from pyrunc.linux import libc
+from pyrunc.process import attrs
+
+
+class Finalizer:
+    def __init__(self, proc, linux, filt=None, preserve_fds=0):
+        self.proc = proc
+        self.linux = linux or {}
+        self.filt = filt
+        self.preserve_fds = preserve_fds
+        self.nnp = bool(proc.get("noNewPrivileges"))
+        self.args = proc.get("args") or []
+        self.env = None
+        self.path = None
+
+    def resolve(self):
+        """Look up the executable with the container's env; call once inside its root."""
+        proc = self.proc
+        self.env = attrs.exec_env(proc.get("env"), (proc.get("user") or {}).get("uid", 0))
+        if self.args:
+            self.path = attrs.lookup_executable(self.args[0], self.env)
+
+    def apply(self):
+        proc = self.proc
+        attrs.set_rlimits(proc.get("rlimits"))
+        attrs.set_personality(self.linux.get("personality"))
+        attrs.set_scheduler(proc.get("scheduler"))
+        attrs.set_ioprio(proc.get("ioPriority"))
+        if self.filt is not None and not self.nnp:
+            # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have
+            # it (runc does the same); the syscalls left before execve must pass the profile
+            self.filt.load()
+        top = attrs.last_cap()
+        caps = proc.get("capabilities")
+        attrs.drop_bounding(attrs.cap_mask((caps or {}).get("bounding")), top)
+        libc.prctl(C.PR_SET_KEEPCAPS, 1)
+        attrs.switch_user(proc.get("user") or {})
+        cwd = proc.get("cwd") or "/"
+        try:
+            os.chdir(cwd)
+        except OSError as e:
+            raise PyruncError("process.cwd %s: %s" % (cwd, e.strerror)) from None
+        attrs.check_cwd_inside()
+        libc.prctl(C.PR_SET_KEEPCAPS, 0)
+        attrs.apply_caps(caps, top)
+        umask = (proc.get("user") or {}).get("umask")
+        if umask is not None:
+            os.umask(umask)
+        if self.nnp:
+            libc.prctl(C.PR_SET_NO_NEW_PRIVS, 1)
+        fd_hygiene(self.preserve_fds)
+        reset_signals()
+
+    def exec(self):
+        """Load the late seccomp filter and execve; returns only by raising OSError."""
+        if self.filt is not None and self.nnp:
+            self.filt.load()  # as late as possible: only execve itself runs under it
+        libc.execve(self.path, self.args, self.env)
+
+
+def fd_hygiene(preserve):
+    """Only 0-2 and the preserved fds may cross execve: everything else gets CLOEXEC."""
+    for fd in range(3, 3 + preserve):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    libc.close_range(3 + preserve, 0xFFFFFFFF, C.CLOSE_RANGE_CLOEXEC)
+
+
+def reset_signals():
+    # Python ignores SIGPIPE and SIGXFSZ and handles SIGINT; ignored dispositions survive
+    # execve, so give the user's program the defaults it expects.
+    import _signal
+    for sig in (_signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGINT):
+        _signal.signal(sig, _signal.SIG_DFL)
