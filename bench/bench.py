@@ -6,8 +6,10 @@ Builds its own busybox bundles in a temp dir (scripts/make-bundle.sh), then, int
   * `run` of /bin/true in the foreground (includes the delete `run` does itself);
   * create / start / state / kill KILL / delete of a `sleep 1000` container, each timed
     separately (after kill the state is polled, untimed, until "stopped");
-  * the peak RSS of the `create` process (os.wait4 ru_maxrss) and the RSS (VmRSS) of the
-    created-but-not-started container's waiting process (pid from an untimed `state`).
+  * the peak RSS of the `create` process (os.wait4 ru_maxrss, from an extra untimed create
+    per iteration started via a small /bin/sh so the figure is not our own hiwater mark; see
+    Spawner.launch) and the RSS (VmRSS) of the created-but-not-started container's waiting
+    process (pid from an untimed `state` after the timed create).
 Every runtime gets its own private --root and the same config.json, including a cgroupsPath
 /<cgroup-parent>/<runtime>-<op>-<i>, so all three create cgroups.
 
@@ -194,8 +196,9 @@ class Result:
 
 
 class Spawner:
-    """posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), so the child never holds a copy of
-    our address space and ru_maxrss is the runtime's own) + os.wait4."""
+    """Timed runs: posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), the cheapest way to start
+    a process from Python) + os.wait4. The time includes spawn and reaping, the same for all
+    runtimes. (ru_maxrss of such a child is useless: see launch().)"""
 
     def __init__(self, tmp):
         self.out_path = os.path.join(tmp, "stdout")
@@ -497,6 +500,14 @@ class Bench:
             self.iteration(i, str(i))
 
 
+def own_hwm_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def proc_rss_kb(pid):
     try:
         with open("/proc/%d/status" % int(pid)) as f:
@@ -699,6 +710,8 @@ def main(argv=None):
         base = build_bundles(tmp, runtimes)
         versions = {rt.name: version_of(rt.path, [], spawn) for rt in runtimes}
         bench = Bench(o, runtimes, tmp, spawn, base, wrapper)
+        floor = [spawn.launch(["/bin/true"])[1] for _ in range(5)]
+        direct = [spawn(["/bin/true"]).maxrss_kb for _ in range(3)]
         log("runtimes: %s; cgroup layout: %s; crun fix: %s; runs: %d (+%d warm-up)" % (
             ", ".join("%s=%s" % (rt.name, rt.path) for rt in runtimes), layout, fix,
             o.runs, o.warmup))
@@ -706,7 +719,7 @@ def main(argv=None):
             bench.main()
             complete = True
         except (KeyboardInterrupt, Interrupted) as e:
-            log("interrupted (%s); reporting what was measured" % (e or "Ctrl-C"))
+            log("interrupted (%s); reporting what was measured" % (str(e) or "Ctrl-C"))
             complete = False
         summ = summarize(bench, names)
 
@@ -723,6 +736,10 @@ def main(argv=None):
                     crun_net["ops"][op] = {"crun_net_median_ms": net, "ratio": r}
 
         print(render_table(summ, names, bench.errors, o.runs, crun_net))
+        print("create peak RSS = wait4 ru_maxrss of an extra untimed create forked by /bin/sh "
+              "(floor: /bin/true that way = %.1f MiB; spawned directly by this %.0f MiB "
+              "Python it would read %.1f MiB)" % (max(floor) / 1024, own_hwm_kb() / 1024,
+                                                  max(direct) / 1024))
         errs = [e for e in bench.errors if not e["warmup"]]
         if errs:
             print("\n%d error(s); first of each kind:" % len(errs))
@@ -747,6 +764,8 @@ def main(argv=None):
             "oci_version": OCI_VERSION,
             "runtimes": {rt.name: {"path": rt.path, "version": versions[rt.name]}
                          for rt in runtimes},
+            "launcher_floor_kb": floor,
+            "direct_spawn_true_maxrss_kb": direct,
             "units": {"time": "ms", "create_maxrss": "KiB (wait4 ru_maxrss)",
                       "waiting_rss": "KiB (/proc/PID/status VmRSS)"},
             "summary": summ,
@@ -764,7 +783,7 @@ def main(argv=None):
         log("wrote " + o.json)
         status = 0 if complete else 130
     except (KeyboardInterrupt, Interrupted) as e:
-        log("interrupted (%s)" % (e or "Ctrl-C"))
+        log("interrupted (%s)" % (str(e) or "Ctrl-C"))
         status = 130
     finally:
         cleanup(o, spawn, runtimes, host_ns, tmp)

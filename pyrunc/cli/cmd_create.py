@@ -11,12 +11,20 @@ FLAGS = A.table(
 
 
 def options(g, v):
+    import os
     from pyrunc.container.lifecycle import CreateOptions
+    preserve = v["preserve-fds"] or 0
+    extra_env = []
+    listen = os.environ.get("LISTEN_FDS")
+    if listen and listen.isdigit() and int(listen) > 0:
+        # socket activation (sd_listen_fds): pass the sockets on as fds 3.. and tell the
+        # container's pid 1 they are its own, as runc does
+        extra_env = ["LISTEN_FDS=" + listen, "LISTEN_PID=1"]
+        preserve += int(listen)
     return CreateOptions(bundle=v["bundle"] or ".", pid_file=v["pid-file"],
                          console_socket=v["console-socket"], no_pivot=v["no-pivot"],
-                         no_new_keyring=v["no-new-keyring"],
-                         preserve_fds=v["preserve-fds"] or 0,
-                         systemd_cgroup=g.systemd_cgroup)
+                         no_new_keyring=v["no-new-keyring"], preserve_fds=preserve,
+                         systemd_cgroup=g.systemd_cgroup, extra_env=extra_env)
 
 
 def run(g, argv):

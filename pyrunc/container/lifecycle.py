@@ -13,8 +13,9 @@ from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_id
 class CreateOptions:
     def __init__(self, bundle=".", pid_file=None, console_socket=None, no_pivot=False,
                  no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                 tty_relay=False):
+                 tty_relay=False, extra_env=()):
         self.bundle = bundle
+        self.extra_env = list(extra_env)
         self.pid_file = pid_file
         self.console_socket = console_socket
         self.no_pivot = no_pivot
@@ -45,6 +46,11 @@ def create(root, cid, opts):
     if opts.systemd_cgroup:
         raise errors.PyruncError("--systemd-cgroup: the systemd cgroup driver needs systemd "
                                  "running as PID 1, and it is not on this host")
+    if opts.extra_env and config.get("process"):
+        config["process"]["env"] = list(config["process"].get("env") or []) + opts.extra_env
+    if (config.get("linux") or {}).get("netDevices"):
+        from pyrunc import netdev
+        netdev.check(config)
     terminal = bool((config.get("process") or {}).get("terminal"))
     if terminal and not opts.console_socket and not opts.tty_relay:
         raise errors.PyruncError("process.terminal: cannot allocate a tty if pyrunc will "
@@ -77,6 +83,7 @@ def create(root, cid, opts):
         nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
         ctx = initmod.InitContext(
             cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
+            no_new_keyring=opts.no_new_keyring,
             preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
             cgroup_mounts=cgroups.mounted_hierarchies(), cgroup_paths=cg.paths,
             new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
@@ -108,6 +115,9 @@ def create(root, cid, opts):
             st.data["pid_start"] = stat[1] if stat else 0
             st.save()
         def runtime_hooks(pid):
+            if linux.get("netDevices"):
+                from pyrunc import netdev
+                netdev.move_in(config, pid)
             # prestart (deprecated) and createRuntime: runtime namespaces, before pivot_root
             if config.get("hooks"):
                 from pyrunc import hooks
@@ -283,12 +293,15 @@ def delete(root, cid, force=False):
 def destroy(st):
     """Kill whatever is left of the container and remove everything create made."""
     cg = _manager(st)
+    config = st.data.get("config") or {}
     if st.init_alive():
+        if (config.get("linux") or {}).get("netDevices"):
+            from pyrunc import netdev
+            netdev.move_out(config, st.pid)
         _kill_quiet(st.pid, 9)
     if cg is not None:
         _cleanup_cgroups(cg)
     _wait_gone(st)
-    config = st.data.get("config") or {}
     _rmtree(st.dir)
     if (config.get("hooks") or {}).get("poststop"):
         from pyrunc import hooks

@@ -30,6 +30,7 @@ class InitContext:
         self.bundle = None
         self.rootfs = None
         self.no_pivot = False
+        self.no_new_keyring = False
         self.preserve_fds = 0
         self.sync_fd = -1
         self.start_sock = None          # listening _socket.socket for `start`
@@ -112,14 +113,28 @@ def _child(ctx, ch):
         except OSError as e:
             raise PyruncError("linux.namespaces (%s): setns: %s" % (typ, e.strerror)) from None
         os.close(fd)
-    if new_flags:
+    rest = new_flags
+    if new_flags & C.CLONE_NEWUSER:
+        # as runc: the user namespace alone first, mapped, and uid 0 in it before the other
+        # namespaces are made, so what they create (the new ipc namespace's mqueue root) is
+        # owned by the container's root, not by an unmapped host uid
         try:
-            libc.unshare(new_flags)
+            libc.unshare(C.CLONE_NEWUSER)
         except OSError as e:
             raise PyruncError("linux.namespaces: unshare: %s" % e.strerror) from None
-    if new_flags & C.CLONE_NEWUSER:
         ch.send("userns")
         ch.expect("mapped")
+        try:
+            libc.setresuid(0, 0, 0)
+        except OSError as e:
+            raise PyruncError("linux.uidMappings: cannot become root in the user namespace "
+                              "(uid 0 must be mapped): %s" % e.strerror) from None
+        rest &= ~C.CLONE_NEWUSER
+    if rest:
+        try:
+            libc.unshare(rest)
+        except OSError as e:
+            raise PyruncError("linux.namespaces: unshare: %s" % e.strerror) from None
     if ctx.in_userns:
         try:
             libc.setresgid(0, 0, 0)
@@ -150,6 +165,9 @@ def _init(ctx, ch, new_flags):
     proc = config.get("process") or {}
     linux = config.get("linux") or {}
     os.setsid()
+    if not ctx.no_new_keyring:
+        from pyrunc.linux import keyring
+        keyring.join_session_keyring("_ses." + ctx.cid)
     # the host's /proc is still mounted here and names us by our host pid (hooks need it)
     ctx.host_pid = int(os.readlink("/proc/self"))
     hooks = config.get("hooks") or {}
@@ -180,8 +198,9 @@ def _init(ctx, ch, new_flags):
     from pyrunc.rootfs import setup
     rootfd = setup.prepare(config, ctx.rootfs, ctx.bundle, ctx)
     os.close(rootfd)
-    if hooks.get("prestart") or hooks.get("createRuntime"):
-        ch.send("runtime-hooks")  # the parent runs them, in the runtime's namespaces
+    if hooks.get("prestart") or hooks.get("createRuntime") or linux.get("netDevices"):
+        # the parent moves netDevices in and runs these hooks, in the runtime's namespaces
+        ch.send("runtime-hooks")
         ch.expect("ok")
     if hooks.get("createContainer"):
         # in the container's namespaces, after its mounts, before pivot_root

@@ -54,7 +54,9 @@ def mount_cgroup(rootfd, dest, mo, ctx):
                 if key == "":
                     libc.mount("cgroup2", target, "cgroup2", flags)
                 else:
-                    libc.mount("cgroup", target, "cgroup", flags, key)
+                    # runc names a named hierarchy's source after it ("systemd")
+                    libc.mount(key[5:] if key.startswith("name=") else "cgroup", target,
+                               "cgroup", flags, key)
             else:
                 libc.mount(own.get(key, mnt), target, None, C.MS_BIND | C.MS_REC)
         finally:

@@ -71,6 +71,17 @@ def _copy_tree(src_dir, dst_dir):
     os.chown(dst_dir, st.st_uid, st.st_gid)
 
 
+def readonly_later(m):
+    """True for a read-only tmpfs (or /dev) mount: like runc, mount it read-write (mount points,
+    devices and tmpcopyup content still go in it) and make it read-only at the end, with a bind
+    remount (setup.finalize), so its superblock stays rw as under runc."""
+    typ = m.get("type") or ""
+    mo = options.parse(m.get("options"))
+    if not mo.flags & C.MS_RDONLY or typ == "bind" or mo.flags & C.MS_BIND:
+        return False
+    return typ == "tmpfs" or os.path.normpath(m["destination"]) == "/dev"
+
+
 def mount_entry(rootfd, m, bundle, ctx):
     """Mount one ``mounts[]`` entry. ctx: the init's context (cgroup paths, user ns...)."""
     dest = m["destination"]
@@ -123,17 +134,14 @@ def mount_entry(rootfd, m, bundle, ctx):
         data = ",".join(mo.data) or None
         flags = mo.flags & ~C.MS_REMOUNT
         copyup = "tmpcopyup" in mo.extensions and typ == "tmpfs"
-        if copyup:
-            flags &= ~C.MS_RDONLY  # fill it first, make it read-only after
+        if readonly_later(m):
+            flags &= ~C.MS_RDONLY  # filled first; setup.finalize makes it read-only
         libc.mount(src or typ, paths.fd_path(tfd), typ, flags, data)
         if copyup:
             # tfd still names the directory the tmpfs now covers: copy it from there
             nfd = paths.open_in_root(rootfd, dest)
             try:
                 _copy_tree(paths.fd_path(tfd), paths.fd_path(nfd))
-                if mo.flags & C.MS_RDONLY:
-                    libc.mount(None, paths.fd_path(nfd), None,
-                               C.MS_REMOUNT | (mo.flags & ~C.MS_REMOUNT), data)
             finally:
                 os.close(nfd)
     finally:

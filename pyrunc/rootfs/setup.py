@@ -86,6 +86,17 @@ def finalize(config):
     prop = linux.get("rootfsPropagation")
     if prop:
         libc.mount(None, "/", None, options.PROPAGATION[prop])
+    for i, m in enumerate(config.get("mounts") or ()):
+        if mounts.readonly_later(m):
+            fd = _open_nofollow(m["destination"])
+            try:
+                mounts.remount_bind(paths.fd_path(fd),
+                                    options.parse(m.get("options")).flags | C.MS_RDONLY)
+            except OSError as e:
+                raise PyruncError("mounts[%d] (%s): remounting read-only: %s" % (
+                    i, m["destination"], e.strerror)) from None
+            finally:
+                os.close(fd)
     if (config.get("root") or {}).get("readonly"):
         mounts.remount_bind("/", C.MS_RDONLY)
     for i, p in enumerate(linux.get("readonlyPaths") or ()):
@@ -121,7 +132,11 @@ def readonly_path(path):
         os.close(fd)
     fd = _open_nofollow(path)
     try:
-        mounts.remount_bind(paths.fd_path(fd), C.MS_RDONLY | C.MS_REC)
+        p = paths.fd_path(fd)
+        # keep the nosuid/nodev/noexec the path had (runc's readonlyPath does the same): a
+        # read-only /proc/sys must not become exec/suid/dev where /proc was not
+        keep = mounts._current_flags(p) & (C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC)
+        mounts.remount_bind(p, C.MS_RDONLY | C.MS_REC | keep)
     finally:
         os.close(fd)
 
