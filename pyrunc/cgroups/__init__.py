@@ -5,7 +5,9 @@ hierarchy, named ones such as name=systemd, and the unified one on a hybrid host
 processes into it, lists and signals its processes, freezes it and removes it. The paths are
 recorded in the container's state so later commands need no config.
 
-Resource limits live in ``pyrunc.cgroups.resources``.
+Resource limits (``apply_resources``) are written by ``v1`` (and the unified map on a hybrid
+host) or ``v2``; the device rules by ``devices`` (+ ``bpf`` on v2); ``stats`` reads them back in
+runc's ``events --stats`` shape.
 """
 
 import os
@@ -79,12 +81,53 @@ class Manager:
             paths[key] = os.path.normpath(mnt + "/" + rel.lstrip("/"))
         return cls(paths)
 
+    @property
+    def unified_only(self):
+        """A pure cgroup v2 host: the unified hierarchy is the only one."""
+        return list(self.paths) == [""]
+
+    def controller_dirs(self):
+        """{v1 controller name: directory} (a co-mounted "cpu,cpuacct" gives both names)."""
+        out = {}
+        for key, path in self.paths.items():
+            for ctrl in key.split(","):
+                if ctrl and not ctrl.startswith("name="):
+                    out.setdefault(ctrl, path)
+        return out
+
     def create(self):
         """mkdir the cgroup in every hierarchy; returns the directories it created (for undo)."""
         made = []
         for key, path in self.paths.items():
+            if key == "" and self.unified_only:
+                made.extend(_mkdir_v2(path, _mountpoint_of(path)))
+                continue
             made.extend(_mkdir_p(path, cpuset="cpuset" in key.split(",")))
         return made
+
+    def apply_resources(self, resources, prefix="linux.resources", update=False):
+        """Write linux.resources (ResourceError names the field the host can't apply)."""
+        from pyrunc.cgroups.common import Writer
+        w = Writer(prefix)
+        if self.unified_only:
+            from pyrunc.cgroups import v2
+            v2.apply(self.paths[""], resources or {}, w, update=update)
+            return
+        from pyrunc.cgroups import v1
+        v1.apply(self.controller_dirs(), resources or {}, w, update=update,
+                 unified_dir=self.paths.get(""), unified_mounted="" in self.paths)
+
+    def stats(self):
+        """runc's types.Stats as a dict (``pyrunc events --stats``)."""
+        from pyrunc.cgroups import stats
+        if self.unified_only:
+            return stats.v2_stats(self.paths[""])
+        return stats.v1_stats(self.controller_dirs())
+
+    def memory_dir(self):
+        if self.unified_only:
+            return self.paths[""]
+        return self.controller_dirs().get("memory")
 
     def add(self, pid):
         for path in self.paths.values():
@@ -131,6 +174,8 @@ class Manager:
             raise PyruncError("cannot %s: no freezer cgroup" % ("pause" if frozen else "resume"))
         if f.endswith("cgroup.freeze"):
             _write(f, "1" if frozen else "0")
+            if frozen:
+                _wait_v2_frozen(os.path.dirname(f))
         else:
             _write(f, "FROZEN" if frozen else "THAWED")
             if frozen:
@@ -156,6 +201,62 @@ class Manager:
                     if e.errno != 16:  # EBUSY: tasks still exiting
                         raise
                     time.sleep(0.005)
+
+
+def _wait_v2_frozen(d):
+    import time
+    for _ in range(1000):
+        with open(os.path.join(d, "cgroup.events")) as fh:
+            for line in fh:
+                if line.startswith("frozen ") and line.split()[1] == "1":
+                    return
+        time.sleep(0.002)
+
+
+def _mountpoint_of(path):
+    for key, mnt in mounted_hierarchies().items():
+        if key == "" and (path + "/").startswith(mnt.rstrip("/") + "/"):
+            return mnt
+    return "/sys/fs/cgroup"
+
+
+def _mkdir_v2(path, mnt):
+    """mkdir -p under a cgroup2 mount, enabling every available controller in each ancestor's
+    cgroup.subtree_control on the way (as runc's fs2 does), so the leaf gets them all."""
+    made = []
+    rel = os.path.relpath(path, mnt)
+    cur = mnt
+    parts = [] if rel == "." else rel.split("/")
+    for part in parts:
+        _enable_controllers(cur)
+        cur = os.path.join(cur, part)
+        try:
+            os.mkdir(cur, 0o755)
+            made.append(cur)
+        except FileExistsError:
+            pass
+    return made
+
+
+def _enable_controllers(d):
+    try:
+        with open(os.path.join(d, "cgroup.controllers")) as f:
+            avail = f.read().split()
+        with open(os.path.join(d, "cgroup.subtree_control")) as f:
+            have = set(f.read().split())
+    except OSError:
+        return
+    want = [c for c in avail if c not in have]
+    if not want:
+        return
+    try:
+        _write(os.path.join(d, "cgroup.subtree_control"), " ".join("+" + c for c in want))
+    except OSError:
+        for c in want:  # one by one: some can be refused (e.g. a threaded subtree)
+            try:
+                _write(os.path.join(d, "cgroup.subtree_control"), "+" + c)
+            except OSError:
+                pass
 
 
 def _own_path(mine, key):

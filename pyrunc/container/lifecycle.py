@@ -78,12 +78,16 @@ def create(root, cid, opts):
         linux = config.get("linux") or {}
         cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid)
         made = cg.create()
+        cg.apply_resources(linux.get("resources") or {})
+        from pyrunc.rootfs import idmap
+        idmap_fds = idmap.prepare(config, bundle) if any(
+            idmap.wants_idmap(m) for m in config.get("mounts") or ()) else {}
         dirfd = os.open(statedir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         sock = _listen(dirfd)
         nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
         ctx = initmod.InitContext(
             cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
-            no_new_keyring=opts.no_new_keyring,
+            no_new_keyring=opts.no_new_keyring, idmap_fds=idmap_fds,
             preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
             cgroup_mounts=cgroups.mounted_hierarchies(), cgroup_paths=cg.paths,
             new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
@@ -131,6 +135,8 @@ def create(root, cid, opts):
             os.close(dirfd)
             if csock is not None:
                 csock.close()
+            for fd in idmap_fds.values():
+                os.close(fd)
         if relay_end is not None:
             opts.master_fd = console.recv_master(relay_end)
             relay_end.close()

@@ -40,6 +40,7 @@ class InitContext:
         self.new_cgroupns = False
         self.in_userns = False
         self.console_sock = None        # connected _socket to send the pty master over
+        self.idmap_fds = {}             # mount index -> detached idmapped mount (idmap.py)
         self.parent_fds = ()            # the parent's own fds (its flock!) to close at once
         self.__dict__.update(kw)
 

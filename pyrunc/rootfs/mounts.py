@@ -82,7 +82,24 @@ def readonly_later(m):
     return typ == "tmpfs" or os.path.normpath(m["destination"]) == "/dev"
 
 
-def mount_entry(rootfd, m, bundle, ctx):
+def _after_bind(rootfd, dest, mo):
+    """Flags, propagation and recursive attributes of a bind mount just made at ``dest``."""
+    # the target fd used to mount names the covered directory: re-resolve to reach the mount
+    nfd = paths.open_in_root(rootfd, dest)
+    try:
+        p = paths.fd_path(nfd)
+        extra = mo.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT)
+        if extra or mo.clear:
+            remount_bind(p, extra, mo.clear)
+        for prop in mo.propagation:
+            libc.mount(None, p, None, prop)
+        if mo.attr_set or mo.attr_clr:
+            _mount_setattr(nfd, mo.attr_set, mo.attr_clr)
+    finally:
+        os.close(nfd)
+
+
+def mount_entry(rootfd, m, bundle, ctx, index=None):
     """Mount one ``mounts[]`` entry. ctx: the init's context (cgroup paths, user ns...)."""
     dest = m["destination"]
     typ = m.get("type") or ""
@@ -93,6 +110,20 @@ def mount_entry(rootfd, m, bundle, ctx):
     if typ == "cgroup" and not is_bind:
         from pyrunc.rootfs import cgroupmount
         return cgroupmount.mount_cgroup(rootfd, dest, mo, ctx)
+
+    tree = getattr(ctx, "idmap_fds", {}).get(index) if index is not None else None
+    if tree is not None:
+        # an idmapped clone of the source, made by the runtime (see idmap.py)
+        from pyrunc.rootfs import idmap
+        tfd = paths.ensure_target(rootfd, dest, paths.is_dir_fd(tree))
+        try:
+            idmap.move_into(tree, tfd)
+        finally:
+            os.close(tfd)
+            os.close(tree)
+        is_bind = True
+        _after_bind(rootfd, dest, mo)
+        return
 
     if is_bind:
         if not os.path.isabs(src):
@@ -114,19 +145,7 @@ def mount_entry(rootfd, m, bundle, ctx):
                 os.close(tfd)
         finally:
             os.close(srcfd)
-        # the fd above names the covered directory: re-resolve to reach the new mount
-        nfd = paths.open_in_root(rootfd, dest)
-        try:
-            p = paths.fd_path(nfd)
-            extra = mo.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT)
-            if extra or mo.clear:
-                remount_bind(p, extra, mo.clear)
-            for prop in mo.propagation:
-                libc.mount(None, p, None, prop)
-            if mo.attr_set or mo.attr_clr:
-                _mount_setattr(nfd, mo.attr_set, mo.attr_clr)
-        finally:
-            os.close(nfd)
+        _after_bind(rootfd, dest, mo)
         return
 
     tfd = paths.ensure_target(rootfd, dest, True)

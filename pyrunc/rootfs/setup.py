@@ -41,7 +41,7 @@ def prepare(config, rootfs, bundle, ctx):
     rootfd = os.open(rootfs, C.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     for i, m in enumerate(config.get("mounts") or ()):
         try:
-            mounts.mount_entry(rootfd, m, bundle, ctx)
+            mounts.mount_entry(rootfd, m, bundle, ctx, i)
         except PyruncError as e:
             raise PyruncError("mounts[%d] (%s): %s" % (i, m.get("destination"), e)) from None
         except OSError as e:
