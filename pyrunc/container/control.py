@@ -188,9 +188,9 @@ def events(root, cid, interval, emit, stats_once=False):
             timeout = max(0.0, min(next_stats - time.monotonic(), 0.25))
             n = watcher.wait(timeout)
             if n:
-                gone = st.status() == "stopped"
-                if not gone or os.path.isdir(cg.memory_dir() or "/nonexistent"):
-                    emit({"type": "oom", "id": cid})
+                if not os.path.isdir(cg.memory_dir()):
+                    return  # v1 signals the eventfd once more when the cgroup is removed
+                emit({"type": "oom", "id": cid})
             if n is None or st.status() == "stopped":
                 return
             if time.monotonic() >= next_stats:
