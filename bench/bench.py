@@ -715,6 +715,7 @@ def main(argv=None):
         log("runtimes: %s; cgroup layout: %s; crun fix: %s; runs: %d (+%d warm-up)" % (
             ", ".join("%s=%s" % (rt.name, rt.path) for rt in runtimes), layout, fix,
             o.runs, o.warmup))
+        load_before = os.getloadavg()
         try:
             bench.main()
             complete = True
@@ -722,6 +723,7 @@ def main(argv=None):
             log("interrupted (%s); reporting what was measured" % (str(e) or "Ctrl-C"))
             complete = False
         summ = summarize(bench, names)
+        load_after = os.getloadavg()
 
         crun_net = None
         if fix == "wrap-crun" and "crun" in names and summ["wrapper"]["wrapper"]:
@@ -740,6 +742,8 @@ def main(argv=None):
               "(floor: /bin/true that way = %.1f MiB; spawned directly by this %.0f MiB "
               "Python it would read %.1f MiB)" % (max(floor) / 1024, own_hwm_kb() / 1024,
                                                   max(direct) / 1024))
+        print("load average before/after: %.2f / %.2f (%d CPUs)" % (
+            load_before[0], load_after[0], os.cpu_count()))
         errs = [e for e in bench.errors if not e["warmup"]]
         if errs:
             print("\n%d error(s); first of each kind:" % len(errs))
@@ -756,7 +760,8 @@ def main(argv=None):
             "runs": o.runs, "warmup": o.warmup,
             "host": {"kernel": platform.release(), "cpus": os.cpu_count(),
                      "python": sys.version.split()[0], "cgroup_layout": layout,
-                     "cgroup2_mounts": v2},
+                     "cgroup2_mounts": v2,
+                     "loadavg_before": load_before, "loadavg_after": load_after},
             "crun_fix": fix,
             "wrapper_argv": wrapper,
             "wrapped": [rt.name for rt in runtimes if rt.wrapper],

@@ -197,7 +197,7 @@ def v1_stats(dirs):
     m = dirs.get("memory")
     mem = {}
     if m:
-        raw = _kv(m, "memory.stat")
+        raw = dict(sorted(_kv(m, "memory.stat").items()))  # Go sorts map keys
 
         def entry(prefix):
             if _read(m, prefix + ".usage_in_bytes") is None:
@@ -232,7 +232,7 @@ def _hugetlb(d, v2):
     out = {}
     if not d:
         return out
-    for name in sorted(os.listdir(d)):
+    for name in sorted(os.listdir(d)):  # (Go sorts map keys)
         if not name.startswith("hugetlb.") or not name.endswith(
                 ".max" if v2 else ".limit_in_bytes") or ".rsvd." in name:
             continue
@@ -263,7 +263,7 @@ def v2_stats(d):
               "memory_spread_slab": 0, "memory_pressure": 0, "sched_load_balance": 0,
               "sched_relax_domain_level": 0}
     out["cpuset"] = _omit(cpuset, "cpus", "mems")
-    raw = _kv(d, "memory.stat")
+    raw = dict(sorted(_kv(d, "memory.stat").items()))
     usage = _mem_entry(_uint(d, "memory.max"), _uint(d, "memory.current"),
                        _uint(d, "memory.peak"), _kv(d, "memory.events").get("max", 0))
     swap = _mem_entry()

@@ -194,7 +194,7 @@ def _init(ctx, ch, new_flags):
     filt = None
     if sc:
         from pyrunc import seccomp
-        filt = seccomp.compile_filter(sc)
+        filt = seccomp.compile_filter(sc, ctx)
 
     from pyrunc.rootfs import setup
     rootfd = setup.prepare(config, ctx.rootfs, ctx.bundle, ctx)
@@ -213,6 +213,9 @@ def _init(ctx, ch, new_flags):
     _sysctl(linux.get("sysctl"))
     setup.finalize(config)
 
+    # runc (finalizeRootfs) gives the init 0022 unless process.user.umask says otherwise;
+    # never the caller's umask (exec, unlike this, keeps the caller's, as runc exec does)
+    os.umask(0o022)
     fin = finalize.Finalizer(proc, linux, filt, ctx.preserve_fds)
     fin.resolve()
 

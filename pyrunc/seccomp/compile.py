@@ -94,11 +94,6 @@ class Filter:
     def __len__(self):
         return len(self.program) // 8
 
-    def set_state(self, ctx, host_pid=None):
-        """Record the container process state a listener gets (known only after setup)."""
-        if self.listener is not None:
-            self.listener.set_state(ctx, host_pid)
-
     def load(self):
         """Install the filter on this process (and its future children); then, for NOTIFY
         rules, hand the listener fd and the process state to the seccomp agent."""
@@ -126,23 +121,25 @@ class Filter:
             self.listener.send(r, payload)
 
 
-def compile_filter(sc, backend=None, connect=True):
+def compile_filter(sc, ctx=None, backend=None, connect=True):
     """Compile ``linux.seccomp`` into a Filter; PyruncError names the offending field.
 
-    ``backend`` is the libseccomp wrapper (a fake in unit tests); ``connect=False`` skips
-    connecting to listenerPath (for tools that only want the program)."""
+    ``ctx`` (the init's or exec's context) gives the container process state a seccomp
+    agent receives with NOTIFY rules; ``backend`` is the libseccomp wrapper (a fake in unit
+    tests); ``connect=False`` skips connecting to listenerPath (tools that only want the
+    program)."""
     if not isinstance(sc, dict):
         raise _err("linux.seccomp", "must be an object")
     if backend is None:
         from pyrunc.seccomp._lib import Libseccomp
         backend = Libseccomp()
     try:
-        return _compile(sc, backend, connect)
+        return _compile(sc, backend, connect, ctx)
     finally:
         backend.release()
 
 
-def _compile(sc, lib, connect):
+def _compile(sc, lib, connect, ctx):
     default_name = sc.get("defaultAction")
     if default_name == "SCMP_ACT_NOTIFY":
         raise _err("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action")
@@ -151,15 +148,14 @@ def _compile(sc, lib, connect):
 
     # architectures: libseccomp always includes the native one
     native = lib.native_arch()
-    arches = []
+    arches = {}  # token -> index in architectures
     for i, arch in enumerate(sc.get("architectures") or ()):
         name = _arch_name(arch)
         token = lib.resolve_arch(name) if name else None
         if token is None:
             raise _err("linux.seccomp.architectures[%d]" % i,
                        "%r is not an architecture libseccomp %s knows" % (arch, lib.version))
-        if token not in arches:
-            arches.append(token)
+        arches.setdefault(token, i)
 
     # syscalls: validate everything first, one (path, name, action, conds) per name
     rules = []
@@ -218,11 +214,11 @@ def _compile(sc, lib, connect):
     if not lib.new(default):
         raise _err("linux.seccomp.defaultAction", "libseccomp %s rejects %s" % (
             lib.version, default_name))
-    for i, token in enumerate(arches):
+    for token, i in arches.items():
         rc = lib.add_arch(token)
-        if rc < 0:
-            raise _err("linux.seccomp.architectures[%d]" % i, "cannot add %s: %s" % (
-                sc["architectures"][i], os.strerror(-rc)))
+        if rc < 0:  # e.g. EDOM: libseccomp cannot mix big- and little-endian arches
+            raise _err("linux.seccomp.architectures[%d]" % i, "cannot add %s to the filter: %s"
+                       % (sc["architectures"][i], os.strerror(-rc)))
     if len(rules) > 32:
         rc = lib.set_attr(K.ATTR_CTL_OPTIMIZE, 2)
         if rc < 0:
@@ -264,5 +260,5 @@ def _compile(sc, lib, connect):
     listener = None
     if has_notify and connect:
         from pyrunc.seccomp import notify
-        listener = notify.Listener(listener_path, sc.get("listenerMetadata") or "")
+        listener = notify.Listener(listener_path, sc.get("listenerMetadata") or "", ctx)
     return Filter(bpf.encode(program), flags, seccomp_nr, listener)

@@ -20,12 +20,11 @@ SPEC_VERSION = "1.2.0"
 
 
 class Listener:
-    def __init__(self, path, metadata=""):
+    def __init__(self, path, metadata="", ctx=None):
         import _socket
         self.path = path
         self.metadata = metadata
-        self.state = {}
-        self.pid = 0
+        self.pid, self.state = process_state(ctx)
         s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         try:
             s.connect(path)
@@ -36,26 +35,10 @@ class Listener:
         self.sock = s
         self._rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS)
 
-    def set_state(self, ctx, host_pid=None):
-        """Fill the state from the init's context; ``host_pid`` is the init's pid as the
-        runtime sees it (the parent tells the init: inside a pid namespace it is 1)."""
-        config = getattr(ctx, "config", None) or {}
-        self.pid = host_pid or os.getpid()
-        self.state = {
-            "ociVersion": SPEC_VERSION,
-            "id": getattr(ctx, "container_id", None) or _container_id(ctx),
-            "status": "creating",
-            "pid": self.pid,
-            "bundle": getattr(ctx, "bundle", None) or "",
-        }
-        if config.get("annotations"):
-            self.state["annotations"] = config["annotations"]
-
     def payload(self):
         from pyrunc import jsonio
-        if not self.state:
-            self.set_state(None)
-        msg = {"ociVersion": SPEC_VERSION, "fds": ["seccompFd"], "pid": self.pid}
+        msg = {"ociVersion": SPEC_VERSION, "fds": ["seccompFd"],
+               "pid": self.pid or os.getpid()}
         if self.metadata:
             msg["metadata"] = self.metadata
         msg["state"] = self.state
@@ -79,12 +62,28 @@ class Listener:
             self.sock = None
 
 
-def _container_id(ctx):
-    """The container's id: the name of its state directory (the init holds an fd to it)."""
-    fd = getattr(ctx, "state_dir_fd", -1)
-    if fd is None or fd < 0:
-        return ""
-    try:
-        return os.path.basename(os.readlink("/proc/self/fd/%d" % fd).rstrip("/"))
-    except OSError:
-        return ""
+def process_state(ctx):
+    """(pid of the filtered process, OCI state) from the init's or exec's context.
+
+    The container's init (InitContext: cid, host_pid, bundle) reports status "creating" and
+    its host pid, as runc does during create; an exec'd process (ExecContext: init_pid)
+    reports "running" with the init's pid in the state, as runc's setns process does. A pid
+    left 0 is filled at send time from getpid() (the pid-namespace pid)."""
+    config = getattr(ctx, "config", None) or {}
+    init_pid = getattr(ctx, "init_pid", 0)
+    if init_pid:
+        pid, status, state_pid = getattr(ctx, "host_pid", 0), "running", init_pid
+    else:
+        pid = getattr(ctx, "host_pid", 0)
+        status, state_pid = "creating", pid
+    state = {
+        "ociVersion": SPEC_VERSION,
+        "id": getattr(ctx, "cid", "") or "",
+        "status": status,
+    }
+    if state_pid:
+        state["pid"] = state_pid
+    state["bundle"] = getattr(ctx, "bundle", "") or ""
+    if config.get("annotations"):
+        state["annotations"] = config["annotations"]
+    return pid, state
