@@ -25,7 +25,6 @@ at exit, also on Ctrl-C, SIGTERM or failure.
 import argparse
 import ctypes
 import datetime
-import errno
 import json
 import os
 import platform

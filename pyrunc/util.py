@@ -4,9 +4,12 @@ import os
 import time
 
 
-def write_atomic(path, data, mode=0o644):
+def write_atomic(path, data, mode=0o644, durable=False):
     """Write ``data`` (str or bytes) to ``path`` so readers see the old or the new file, never
-    a partial one: a hidden temp file in the same directory, fsync'd, renamed into place."""
+    a partial one: a hidden temp file in the same directory, renamed into place.
+
+    The rename gives atomicity; ``durable`` adds an fsync, which state under /run (tmpfs, gone
+    at reboot anyway) does not need and which costs milliseconds on a disk."""
     if isinstance(data, str):
         data = data.encode()
     d, name = os.path.split(path)
@@ -14,7 +17,8 @@ def write_atomic(path, data, mode=0o644):
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)

@@ -30,7 +30,7 @@ class Writer:
         path = os.path.join(directory, fname)
         data = str(value).encode()
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
         except FileNotFoundError:
             self.fail(field, "not supported on this host: %s does not exist" % path)
         except OSError as e:

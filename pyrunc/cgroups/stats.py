@@ -269,8 +269,9 @@ def v2_stats(d):
     swap = _mem_entry()
     if _read(d, "memory.swap.current") is not None:
         lim = _uint(d, "memory.swap.max")
-        if lim != UINT64_MAX:
-            lim += usage.get("limit", 0)
+        if lim != UINT64_MAX:  # v1 reports memory+swap
+            mlim = usage.get("limit", 0)
+            lim = UINT64_MAX if mlim == UINT64_MAX else lim + mlim
         swap = _mem_entry(lim, _uint(d, "memory.swap.current") + usage.get("usage", 0))
     mem = {"cache": raw.get("file", 0), "usage": usage, "swap": swap, "kernel": _mem_entry(),
            "kernelTCP": _mem_entry(), "raw": raw}
