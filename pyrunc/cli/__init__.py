@@ -39,14 +39,28 @@ global options:
 """
 
 
+def default_root():
+    """runc's choice: /run/<runtime> for root, $XDG_RUNTIME_DIR/<runtime> for other users."""
+    import os
+    if os.geteuid() == 0:
+        return DEFAULT_ROOT
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return os.path.join(xdg, "pyrunc")
+    return "/tmp/pyrunc-%d" % os.geteuid()
+
+
 class Globals:
     def __init__(self, vals):
-        self.root = vals["root"] or DEFAULT_ROOT
+        self.root = vals["root"] or default_root()
         self.log = vals["log"]
         self.log_format = vals["log-format"] or "text"
         self.debug = vals["debug"]
         self.systemd_cgroup = vals["systemd-cgroup"]
-        self.rootless = vals["rootless"]
+        self.rootless = vals["rootless"] or "auto"
+        if self.rootless not in ("auto", "true", "false"):
+            raise errors.UsageError("--rootless: %r is not one of auto, true, false"
+                                    % self.rootless)
 
 
 def version_text():

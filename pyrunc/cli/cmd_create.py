@@ -24,7 +24,22 @@ def options(g, v):
     return CreateOptions(bundle=v["bundle"] or ".", pid_file=v["pid-file"],
                          console_socket=v["console-socket"], no_pivot=v["no-pivot"],
                          no_new_keyring=v["no-new-keyring"], preserve_fds=preserve,
-                         systemd_cgroup=g.systemd_cgroup, extra_env=extra_env)
+                         systemd_cgroup=g.systemd_cgroup, extra_env=extra_env,
+                         rootless=is_rootless(g.rootless))
+
+
+def is_rootless(flag):
+    """--rootless auto: rootless when not root in the initial user namespace (as runc)."""
+    if flag != "auto":
+        return flag == "true"
+    import os
+    if os.geteuid() != 0:
+        return True
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
 
 
 def run(g, argv):

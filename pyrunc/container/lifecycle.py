@@ -13,8 +13,9 @@ from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_id
 class CreateOptions:
     def __init__(self, bundle=".", pid_file=None, console_socket=None, no_pivot=False,
                  no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                 tty_relay=False, extra_env=()):
+                 tty_relay=False, extra_env=(), rootless=False):
         self.bundle = bundle
+        self.rootless = rootless
         self.extra_env = list(extra_env)
         self.pid_file = pid_file
         self.console_socket = console_socket
@@ -77,8 +78,19 @@ def create(root, cid, opts):
         from pyrunc.process import parent
         linux = config.get("linux") or {}
         cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid)
-        made = cg.create()
-        cg.apply_resources(linux.get("resources") or {})
+        try:
+            made = cg.create()
+        except PermissionError:
+            if not opts.rootless:
+                raise
+            # rootless without a delegated cgroup: run without one, as runc does
+            from pyrunc import log
+            if linux.get("resources"):
+                log.warning("linux.resources ignored: no writable cgroup for this rootless "
+                            "container (delegate one, e.g. via systemd)")
+            cg = None
+        if cg is not None:
+            cg.apply_resources(linux.get("resources") or {})
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(
             idmap.wants_idmap(m) for m in config.get("mounts") or ()) else {}
@@ -89,7 +101,8 @@ def create(root, cid, opts):
             cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
             no_new_keyring=opts.no_new_keyring, idmap_fds=idmap_fds,
             preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
-            cgroup_mounts=cgroups.mounted_hierarchies(), cgroup_paths=cg.paths,
+            cgroup_mounts=cgroups.mounted_hierarchies(),
+            cgroup_paths=cg.paths if cg is not None else {}, rootless=opts.rootless,
             new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
             in_userns="user" in nss, console_sock=csock,
             parent_fds=(st._lockfd,))
@@ -103,8 +116,9 @@ def create(root, cid, opts):
             "created": util.rfc3339_now(),
             "owner": "",
             "annotations": config.get("annotations") or {},
-            "cgroup_paths": cg.paths,
-            "freezer": cg.freezer_file(),
+            "cgroup_paths": cg.paths if cg is not None else {},
+            "freezer": cg.freezer_file() if cg is not None else None,
+            "rootless": opts.rootless,
             "systemd_cgroup": opts.systemd_cgroup,
             # while set, a creator that died mid-way leaves a "stopped" container that
             # delete can still clean up (cgroups and, once known, the init's pid)

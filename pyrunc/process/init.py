@@ -31,6 +31,7 @@ class InitContext:
         self.rootfs = None
         self.no_pivot = False
         self.no_new_keyring = False
+        self.rootless = False
         self.preserve_fds = 0
         self.sync_fd = -1
         self.start_sock = None          # listening _socket.socket for `start`
@@ -123,8 +124,15 @@ def _child(ctx, ch):
             libc.unshare(C.CLONE_NEWUSER)
         except OSError as e:
             raise PyruncError("linux.namespaces: unshare: %s" % e.strerror) from None
+        unpriv = os.geteuid() != 0
+        if unpriv:
+            # an unprivileged parent can write our id maps only while /proc/<us> is ours,
+            # i.e. while we are dumpable: just for this step (runc does the same)
+            libc.prctl(C.PR_SET_DUMPABLE, 1)
         ch.send("userns")
         ch.expect("mapped")
+        if unpriv:
+            libc.prctl(C.PR_SET_DUMPABLE, 0)
         try:
             libc.setresuid(0, 0, 0)
         except OSError as e:

@@ -15,16 +15,62 @@ from pyrunc.linux import libc
 from pyrunc.process.sync import Channel
 
 
-def _write_maps(pid, linux):
-    def fmt(maps):
-        return "".join("%d %d %d\n" % (m["containerID"], m["hostID"], m["size"]) for m in maps)
-    for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
-        try:
-            with open("/proc/%d/%s" % (pid, name), "w") as f:
-                f.write(fmt(linux.get(key) or ()))
-        except OSError as e:
-            raise errors.PyruncError("linux.%s: writing %s: %s" % (key, name, e.strerror)) \
-                from None
+def _write_maps(pid, linux, rootless=False):
+    """Write the user namespace's uid/gid maps for process ``pid``.
+
+    As root: straight into /proc/PID/{uid,gid}_map. Unprivileged, the kernel allows only one
+    line mapping our own id (and, for gid_map, only after setgroups is denied); anything more
+    goes through the setuid helpers newuidmap/newgidmap (package uidmap), which check
+    /etc/subuid and /etc/subgid."""
+    uid_maps = linux.get("uidMappings") or ()
+    gid_maps = linux.get("gidMappings") or ()
+    if rootless and os.geteuid() != 0:
+        own_uid = len(uid_maps) == 1 and uid_maps[0]["hostID"] == os.geteuid() \
+            and uid_maps[0]["size"] == 1
+        own_gid = len(gid_maps) == 1 and gid_maps[0]["hostID"] == os.getegid() \
+            and gid_maps[0]["size"] == 1
+        if own_uid and own_gid:
+            _write_file(pid, "setgroups", "deny", "linux.gidMappings")
+        else:
+            _helper_map("newuidmap", pid, uid_maps, "uidMappings")
+            _helper_map("newgidmap", pid, gid_maps, "gidMappings")
+            return
+    _write_file(pid, "uid_map", _fmt(uid_maps), "linux.uidMappings")
+    _write_file(pid, "gid_map", _fmt(gid_maps), "linux.gidMappings")
+
+
+def _fmt(maps):
+    return "".join("%d %d %d\n" % (m["containerID"], m["hostID"], m["size"]) for m in maps)
+
+
+def _write_file(pid, name, text, field):
+    try:
+        with open("/proc/%d/%s" % (pid, name), "w") as f:
+            f.write(text)
+    except OSError as e:
+        hint = ""
+        if e.errno in (1, 13) and os.geteuid() != 0:
+            hint = " (an unprivileged user may map only its own id; for ranges install " \
+                   "newuidmap/newgidmap and configure /etc/subuid, /etc/subgid)"
+        raise errors.PyruncError("%s: writing %s: %s%s" % (field, name, e.strerror, hint)) \
+            from None
+
+
+def _helper_map(tool, pid, maps, field):
+    import shutil
+    import subprocess
+    exe = shutil.which(tool) or ("/usr/bin/" + tool if os.path.exists("/usr/bin/" + tool)
+                                 else None)
+    if exe is None:
+        raise errors.PyruncError("linux.%s: mapping more than your own id needs %s (package "
+                                 "uidmap), which is not installed" % (field, tool))
+    args = [exe, str(pid)]
+    for m in maps:
+        args += [str(m["containerID"]), str(m["hostID"]), str(m["size"])]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise errors.PyruncError("linux.%s: %s failed: %s" % (
+            field, tool, (r.stderr or r.stdout).strip().replace("\n", " ")))
 
 
 def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
@@ -54,7 +100,7 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
             if kind == "error":
                 raise errors.ContainerInitError(msg["message"])
             if kind == "userns":
-                _write_maps(child, ctx.config.get("linux") or {})
+                _write_maps(child, ctx.config.get("linux") or {}, ctx.rootless)
                 ch.send("mapped")
             elif kind == "pid":
                 init_pid = msg["pid"]
@@ -63,7 +109,8 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
                 if on_pid is not None:
                     on_pid(init_pid)
             elif kind == "cgroup":
-                cgroup_manager.add(init_pid)
+                if cgroup_manager is not None:
+                    cgroup_manager.add(init_pid)
                 ch.send("ok")
             elif kind == "runtime-hooks":
                 if on_hooks is not None:

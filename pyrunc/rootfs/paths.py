@@ -25,7 +25,26 @@ def open_in_root(rootfd, path, flags=C.O_PATH):
     return libc.openat2(rootfd, path.lstrip("/") or ".", flags, RESOLVE)
 
 
-def mkdir_all(rootfd, path, mode=0o755):
+def _link_target(rootfd, dfd, name, depth):
+    """The container path the symlink ``name`` (in directory ``dfd``) points to, or None if
+    it is not a symlink. A dangling symlink in the rootfs is followed inside the root when
+    creating a mount target, as runc does (SecureJoin), instead of failing."""
+    if depth > 40:
+        raise OSError(40, "Too many levels of symbolic links", name)
+    try:
+        target = os.readlink(name, dir_fd=dfd)
+    except OSError:
+        return None
+    if not target.startswith("/"):
+        # relative to the link's directory, whose real path has no symlinks left
+        root = os.readlink(fd_path(rootfd)).rstrip("/")
+        here = os.readlink(fd_path(dfd))
+        here = here[len(root):] if here.startswith(root + "/") else "/"
+        target = os.path.join(here, target)
+    return os.path.normpath("/" + target.lstrip("/"))  # ".." above / stays at /
+
+
+def mkdir_all(rootfd, path, mode=0o755, _depth=0):
     """mkdir -p ``path`` inside the root; returns an O_PATH fd of the final directory."""
     try:
         fd = open_in_root(rootfd, path, C.O_PATH | os.O_DIRECTORY)
@@ -35,7 +54,8 @@ def mkdir_all(rootfd, path, mode=0o755):
     parent, name = os.path.split(path.rstrip("/"))
     if not name or name in (".", ".."):
         raise OSError(20, "Not a directory", path)
-    pfd = mkdir_all(rootfd, parent or "/", mode)
+    pfd = mkdir_all(rootfd, parent or "/", mode, _depth)
+    follow = None
     try:
         # O_PATH fds can't be used with mkdirat: open the parent for real (a directory)
         dfd = os.open(fd_path(pfd), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -43,25 +63,28 @@ def mkdir_all(rootfd, path, mode=0o755):
             try:
                 os.mkdir(name, mode, dir_fd=dfd)
             except FileExistsError:
-                pass
+                follow = _link_target(rootfd, dfd, name, _depth)
         finally:
             os.close(dfd)
     finally:
         os.close(pfd)
+    if follow is not None:
+        os.close(mkdir_all(rootfd, follow, mode, _depth + 1))
     return open_in_root(rootfd, path, C.O_PATH | os.O_DIRECTORY)
 
 
-def ensure_target(rootfd, path, is_dir=True, mode=0o755):
+def ensure_target(rootfd, path, is_dir=True, mode=0o755, _depth=0):
     """Create the mount target (a directory, or an empty file for file bind mounts) and return
     an O_PATH fd of it, resolved inside the root."""
     if is_dir:
-        return mkdir_all(rootfd, path, mode)
+        return mkdir_all(rootfd, path, mode, _depth)
     try:
         return open_in_root(rootfd, path, C.O_PATH)
     except FileNotFoundError:
         pass
     parent, name = os.path.split(path.rstrip("/"))
-    pfd = mkdir_all(rootfd, parent or "/", mode)
+    pfd = mkdir_all(rootfd, parent or "/", mode, _depth)
+    follow = None
     try:
         dfd = os.open(fd_path(pfd), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
@@ -70,10 +93,16 @@ def ensure_target(rootfd, path, is_dir=True, mode=0o755):
             os.close(fd)
         except FileExistsError:
             pass
+        except OSError as e:
+            if e.errno != 40:  # ELOOP: name is a (dangling) symlink
+                raise
+            follow = _link_target(rootfd, dfd, name, _depth)
         finally:
             os.close(dfd)
     finally:
         os.close(pfd)
+    if follow is not None:
+        os.close(ensure_target(rootfd, follow, False, mode, _depth + 1))
     return open_in_root(rootfd, path, C.O_PATH)
 
 
