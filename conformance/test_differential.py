@@ -156,6 +156,28 @@ def _env_cwd(c, w):
     c["process"]["cwd"] = "/tmp"
 
 
+def _symlink_destinations(c, w):
+    with open(os.path.join(w, "bind-file"), "w") as f:
+        f.write("hello\n")
+    c["mounts"] += [
+        {"destination": "/evil/x", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/evil2/y", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/evil3", "type": "bind", "source": os.path.join(w, "bind-file"),
+         "options": ["bind"]},
+        {"destination": "/dangling/sub", "type": "tmpfs", "source": "tmpfs"},
+    ]
+
+
+def _symlink_rootfs(rootfs):
+    # symlinks in the image that point outside it: mounts must land inside the rootfs
+    os.symlink("/", os.path.join(rootfs, "evil"))
+    os.symlink("../../../../../..", os.path.join(rootfs, "evil2"))
+    os.symlink("/zfile", os.path.join(rootfs, "evil3"))          # dangling, a file bind
+    os.symlink("../made/dir", os.path.join(rootfs, "dangling"))  # dangling, a directory
+
+
+ROOTFS_SETUP = {"symlink-destinations": _symlink_rootfs}
+
 CASES = {
     "default": None,
     "user-groups-umask": _user_groups_umask,
@@ -176,6 +198,7 @@ CASES = {
     "rootfs-propagation-shared": _propagation_shared,
     "rootfs-propagation-rprivate": _propagation_private,
     "env-cwd": _env_cwd,
+    "symlink-destinations": _symlink_destinations,
 }
 
 # -- the real clients' configs --------------------------------------------------------------
@@ -264,12 +287,14 @@ def _chown_for_userns(rootfs, cfg):
             os.lchown(name, uid, gid)
 
 
-def observe(rt, config, workdir, template, run_args=()):
+def observe(rt, config, workdir, template, run_args=(), rootfs_setup=None, expect_ok=True):
     """Run the probe in ``config`` under ``rt``; (observations dict, placeholders)."""
     bdir = os.path.join(workdir, "bundle-" + rt.name)
     os.mkdir(bdir)
     os.chmod(bdir, 0o755)
     shutil.copytree(template, os.path.join(bdir, "rootfs"), symlinks=True)
+    if rootfs_setup is not None:
+        rootfs_setup(os.path.join(bdir, "rootfs"))
     cfg = copy.deepcopy(config)
     _chown_for_userns(os.path.join(bdir, "rootfs"), cfg)
     if cfg["root"]["path"] == "@ROOTFS@":
@@ -285,6 +310,8 @@ def observe(rt, config, workdir, template, run_args=()):
         r = rt.cmd("run", *run_args, "--bundle", bdir, cid, timeout=60)
     finally:
         rt.cleanup()
+    if not expect_ok:
+        return r
     assert r.code == 0, "%s failed: %r" % (rt.name, r)
     assert "@@ end" in r.out, r
     return probe.parse(r.out), {cid: "<id>", cg: "<cgroupsPath>"}
@@ -365,9 +392,9 @@ def _diff(a, b):
     return lines
 
 
-def compare(runc, pyrunc, config, workdir, template, run_args=()):
-    a, sa = observe(runc, config, workdir, template, run_args)
-    b, sb = observe(pyrunc, config, workdir, template, run_args)
+def compare(runc, pyrunc, config, workdir, template, run_args=(), rootfs_setup=None):
+    a, sa = observe(runc, config, workdir, template, run_args, rootfs_setup)
+    b, sb = observe(pyrunc, config, workdir, template, run_args, rootfs_setup)
     a, b = _placeholders_all(a, sa), _placeholders_all(b, sb)
     known_differences(a, b, config)
     diff = _diff(a, b)
@@ -380,7 +407,8 @@ def test_same_as_runc(case, runc, pyrunc, workdir, rootfs_template):
     config = helpers.default_config(probe.args())
     if CASES[case] is not None:
         CASES[case](config, workdir)
-    compare(runc, pyrunc, config, workdir, rootfs_template)
+    compare(runc, pyrunc, config, workdir, rootfs_template,
+            rootfs_setup=ROOTFS_SETUP.get(case))
 
 
 def test_same_as_runc_no_pivot(runc, pyrunc, workdir, rootfs_template):
@@ -393,3 +421,66 @@ def test_client_config_same_as_runc(path, runc, pyrunc, workdir, rootfs_template
     with open(path) as f:
         config = adapt_client_config(json.load(f), workdir)
     compare(runc, pyrunc, config, workdir, rootfs_template)
+
+
+# -- configs both runtimes must refuse ----------------------------------------------------
+
+
+def _dup_ns(c, w):
+    c["linux"]["namespaces"].append({"type": "ipc"})
+
+
+def _bad_rlimit(c, w):
+    c["process"]["rlimits"] = [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]
+
+
+def _rlimit_above_hard(c, w):
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": hard + 1, "hard": hard + 1}]
+
+
+def _no_bind_source(c, w):
+    c["mounts"].append({"destination": "/data", "type": "bind",
+                        "source": os.path.join(w, "does-not-exist"), "options": ["rbind"]})
+
+
+def _no_exec(c, w):
+    c["process"]["args"] = ["no-such-program"]
+
+
+def _no_rootfs(c, w):
+    c["root"]["path"] = "no-such-rootfs"
+
+
+def _relative_cwd(c, w):
+    c["process"]["cwd"] = "relative/dir"
+
+
+def _oom_lower(c, w):
+    c["process"]["oomScoreAdj"] = -999  # needs CAP_SYS_RESOURCE, which root lacks here
+
+
+REFUSED = {
+    "duplicate-namespace": (_dup_ns, ()),
+    "bad-rlimit-type": (_bad_rlimit, ()),
+    "rlimit-above-hard-limit": (_rlimit_above_hard, ()),
+    "missing-bind-source": (_no_bind_source, ()),
+    "executable-not-found": (_no_exec, ()),
+    "missing-rootfs": (_no_rootfs, ()),
+    "relative-cwd": (_relative_cwd, ()),
+    "oom-score-adj-lowered": (_oom_lower, ()),
+    "no-pivot-rprivate": (_propagation_private, ("--no-pivot",)),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_refused_by_both(case, runc, pyrunc, workdir, rootfs_template):
+    config = helpers.default_config(probe.args())
+    fn, run_args = REFUSED[case]
+    fn(config, workdir)
+    ra = observe(runc, config, workdir, rootfs_template, run_args, expect_ok=False)
+    rb = observe(pyrunc, config, workdir, rootfs_template, run_args, expect_ok=False)
+    assert ra.code != 0, "runc accepted it: %r" % ra
+    assert rb.code != 0, "pyrunc accepted it (runc: %s)" % ra.err.strip()
+    assert rb.out == "" and len(rb.err.strip().splitlines()) == 1, rb
+    assert runc.ids() == [] and pyrunc.ids() == []

@@ -42,6 +42,13 @@ def loads(text):
         obj, idx = _scanner(text, idx)
     except StopIteration as e:
         raise ValueError("expecting value at char %d" % e.value) from None
+    except SystemError:
+        # _json reports a syntax error as json.decoder.JSONDecodeError, looked up only in
+        # sys.modules: without it imported that is a SystemError. Import it (error path only)
+        # and decode again for the real message.
+        import json
+        json.loads(text)
+        raise ValueError("invalid JSON") from None
     while idx < end and text[idx] in _WS:
         idx += 1
     if idx != end:

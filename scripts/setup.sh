@@ -7,7 +7,7 @@ TOP=$PWD
 if [ "${1:-}" != "--no-apt" ]; then
   export DEBIAN_FRONTEND=noninteractive
   need=()
-  for p in busybox-static runc crun libseccomp2 iproute2 strace; do
+  for p in busybox-static runc crun libseccomp2 iproute2 strace uidmap python3-cffi-backend util-linux golang-github-containers-common; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then

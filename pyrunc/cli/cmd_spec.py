@@ -17,7 +17,16 @@ def run(g, argv):
         raise PyruncError("File config.json exists. Remove it first")
     try:
         with open(path, "x") as f:
-            f.write(jsonio.dumps(default_spec(rootless=v["rootless"]), indent=1).replace(
-                "\n ", "\n\t") + "\n")
+            f.write(_tabs(jsonio.dumps(default_spec(rootless=v["rootless"]), indent=1)))
     except OSError as e:
         raise PyruncError("%s: %s" % (path, e.strerror)) from None
+
+
+def _tabs(text):
+    """runc's layout (Go's json.MarshalIndent with a tab): one tab per level, no newline at
+    the end of the file."""
+    out = []
+    for line in text.split("\n"):
+        body = line.lstrip(" ")
+        out.append("\t" * (len(line) - len(body)) + body)
+    return "\n".join(out)

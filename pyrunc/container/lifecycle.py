@@ -47,6 +47,12 @@ def create(root, cid, opts):
     if opts.systemd_cgroup:
         raise errors.PyruncError("--systemd-cgroup: the systemd cgroup driver needs systemd "
                                  "running as PID 1, and it is not on this host")
+    if opts.no_pivot and (config.get("linux") or {}).get("rootfsPropagation") in (
+            "private", "rprivate"):
+        # runc refuses it: without pivot_root the host's mounts stay under the container's
+        # root, and private propagation would keep them pinned there after the host unmounts
+        raise errors.PyruncError("linux.rootfsPropagation: [r]private is not safe without "
+                                 "pivot_root (--no-pivot)")
     if opts.extra_env and config.get("process"):
         config["process"]["env"] = list(config["process"].get("env") or []) + opts.extra_env
     if (config.get("linux") or {}).get("netDevices"):

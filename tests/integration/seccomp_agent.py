@@ -14,7 +14,6 @@ and ``--once`` was given (the default); prints "ready" on stdout when listening.
 import array
 import fcntl
 import json
-import os
 import platform
 import select
 import socket

@@ -13,12 +13,11 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import pytest
 
 from pyrunc.seccomp import bpf
-from tests.helpers import new_id
+from tests.helpers import REPO, new_id
 
 CLIENTS = "/work/shared/reference/clients"
 CONTAINERS_PROFILE = "/usr/share/containers/seccomp.json"
@@ -527,7 +526,7 @@ def test_seccomp_not_imported_without_a_profile():
             "pyrunc.process.finalize, pyrunc.process.exec_init; "
             "print('pyrunc.seccomp' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=os.path.dirname(os.path.dirname(AGENT)) + "/..")
+                         check=True, cwd=REPO)
     assert out.stdout == "False\n"
 
 
@@ -547,7 +546,7 @@ def test_compile_and_load_cost(make_bundle):
         "t2 = time.perf_counter()\n"
         "print('%.2f %.2f %d' % ((t1 - t0) * 1e3, (t2 - t1) * 1e3, len(f)))\n")
     cp = subprocess.run([sys.executable, "-c", code], input=json.dumps(sc), text=True,
-                        capture_output=True, cwd=os.path.dirname(os.path.dirname(AGENT)) + "/..")
+                        capture_output=True, cwd=REPO)
     assert cp.returncode == 0, cp.stderr
     compile_ms, load_ms, n = cp.stdout.split()
     print("podman default profile: compile %s ms, load %s ms, %s instructions" % (

@@ -15,10 +15,10 @@ tar -C "$SRC" --exclude=./.venv --exclude=./.git --exclude='__pycache__' --exclu
 python3 -m pip install -q --break-system-packages --no-deps --no-build-isolation \
     --no-index "$DST" 2>&1 | grep -v -i 'warning\|root user' || true
 command -v pyrunc >/dev/null || { echo "pyrunc did not install"; exit 1; }
-echo "== installed $(pyrunc --version | head -1) at $(command -v pyrunc) (+$(date +%s)s)"
+echo "== installed $(pyrunc --version | head -1) at $(command -v pyrunc)"
 cd "$DST"
 if [ $# -eq 0 ]; then
-  set -- tests/unit/test_cgroups.py tests/integration/test_cgroups.py \
+  set -- tests/unit/test_cgroups_unit.py tests/integration/test_cgroups.py \
          tests/integration/test_cgroups_v2.py
 fi
 start=$(date +%s)
