@@ -138,8 +138,6 @@ class _Streams:
         return data.decode("utf-8", "replace") if text else data
 
     def completed(self, exit_code, text=False, args=None):
-        if not self._files and self._out < 0 and self._err < 0:
-            return Completed(exit_code, None, None, args)
         try:
             return Completed(exit_code, self._read(self._out, text),
                              self._read(self._err, text), args)
@@ -576,19 +574,16 @@ class Container:
                     self._workdir = None
 
     def close(self, delete=True):
-        """Release what this object owns: delete the container (force) unless ``delete`` is
-        False, reap its shim, close the captured output, remove the temporary bundle."""
+        """Release what this object owns: force-delete the container (which reaps its shim
+        and removes a temporary bundle) unless ``delete`` is False, and close the captured
+        output. With ``delete=False`` the container lives on (and so does a temporary bundle,
+        which it uses)."""
         try:
             if delete:
                 self.delete(force=True)
         finally:
             if self._streams is not None:
                 self._streams.close()
-            if self._workdir and not delete:
-                pass  # the container still uses its bundle
-            elif self._workdir:
-                _rmtree(self._workdir)
-                self._workdir = None
 
     def __enter__(self):
         return self

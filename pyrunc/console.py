@@ -77,15 +77,39 @@ def become_controlling(slave):
         os.close(slave)
 
 
-def mount_console(slave_path):
-    """Bind the pty slave onto /dev/console, as runc does for a container with a terminal."""
+def mount_console(slave_path, slave_fd=None):
+    """Bind the pty slave onto /dev/console, as runc does for a container with a terminal.
+
+    CVE-2025-52565: both ends are named by descriptor, never by a path a racing process
+    could swap for a symlink: the source is the slave we hold (/proc/self/fd/N of a checked
+    procfs), the target /dev/console resolved inside / without following any symlink."""
+    import stat
+    from pyrunc.rootfs import paths
     try:
         fd = os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600)
         os.close(fd)
     except OSError as e:
         raise PyruncError("/dev/console: %s" % e.strerror) from None
-    libc.mount(slave_path, "/dev/console", None, C.MS_BIND)
+    source = slave_path
+    if slave_fd is not None:
+        paths.require_procfs("process.terminal")
+        source = paths.fd_path(slave_fd)
+    rootfd = os.open("/", C.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        tfd = libc.openat2(rootfd, "dev/console", C.O_PATH, C.RESOLVE_IN_ROOT |
+                           C.RESOLVE_NO_SYMLINKS | C.RESOLVE_NO_MAGICLINKS)
+    except OSError as e:
+        raise PyruncError("/dev/console: %s" % e.strerror) from None
+    finally:
+        os.close(rootfd)
+    try:
+        mode = os.fstat(tfd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+            raise PyruncError("/dev/console: not a file or a character device")
+        libc.mount(source, paths.fd_path(tfd), None, C.MS_BIND)
+    finally:
+        os.close(tfd)
 
 
 def relay(master, stdin_fd=0, stdout_fd=1, child_done=None):

@@ -85,6 +85,9 @@ def run_hook(hook, state):
     if status is None:
         raise HookError("timed out after %ss" % timeout)
     code = os.waitstatus_to_exitcode(status)
+    if code == 127 and not os.access(path, os.X_OK):
+        raise HookError("%s is %s" % (path, "not executable" if os.path.exists(path)
+                                      else "missing"))
     if code != 0:
         what = "exit status %d" % code if code > 0 else "killed by signal %d" % -code
         text = output.decode(errors="replace").strip()

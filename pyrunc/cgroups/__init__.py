@@ -71,13 +71,19 @@ class Manager:
             raise PyruncError("linux.cgroupsPath: %r must not contain '..'" % cgroups_path)
         mine = None
         paths = {}
-        for key, mnt in mounted_hierarchies().items():
+        mounts = mounted_hierarchies()
+        for key, mnt in mounts.items():
             if inner.startswith("/"):
                 rel = inner
             else:
                 if mine is None:
                     mine = own_cgroups()
-                rel = os.path.join(_own_path(mine, key), inner)
+                base = _own_path(mine, key)
+                if key == "" and list(mounts) == [""]:
+                    # pure v2 (runc's fs2): our own cgroup most likely has processes, so its
+                    # children can't get controllers ("no internal processes"); use its parent
+                    base = os.path.dirname(base.rstrip("/")) or "/"
+                rel = os.path.join(base, inner)
             paths[key] = os.path.normpath(mnt + "/" + rel.lstrip("/"))
         return cls(paths)
 
@@ -131,8 +137,11 @@ class Manager:
 
     def add(self, pid):
         for path in self.paths.values():
-            with open(os.path.join(path, "cgroup.procs"), "w") as f:
-                f.write(str(pid))
+            try:
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError as e:
+                raise PyruncError("joining cgroup %s: %s" % (path, e.strerror)) from None
 
     def _procs_file(self):
         for key in ("pids", "freezer", ""):

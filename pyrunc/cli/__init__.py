@@ -19,7 +19,7 @@ COMMANDS = {
     "create": "create", "start": "start", "state": "state", "kill": "kill",
     "delete": "delete", "run": "run", "list": "list", "spec": "spec",
     "exec": "exec", "features": "features", "ps": "ps", "pause": "pause",
-    "resume": "resume", "update": "update", "events": "events",
+    "resume": "resume", "update": "update", "events": "events", "check": "check",
 }
 
 DEFAULT_ROOT = "/run/pyrunc"
@@ -33,6 +33,8 @@ commands:
   run      create and start a container  state    output the state of a container
   kill     send a signal to a container  delete   delete a container
   list     list containers               spec     write a new config.json
+  exec     run a process in a container  check    would create work here? why not?
+  ps, pause, resume, update, events, features
 global options:
   --root DIR (default /run/pyrunc)  --log FILE  --log-format text|json  --debug
   --systemd-cgroup  --version

@@ -37,9 +37,42 @@ SCHED_FLAGS = {"SCHED_FLAG_RESET_ON_FORK": 0x1, "SCHED_FLAG_RECLAIM": 0x2,
 _RLIM_INF = 0xFFFFFFFFFFFFFFFF
 
 
+def has_cap(name):
+    """Whether the calling process has capability ``name`` in its effective set."""
+    from pyrunc.linux.capnames import CAP_NAMES
+    return bool(libc.capget()[0] & (1 << CAP_NAMES.index(name)))
+
+
+def rlimit_problem(r):
+    """Why this host would refuse rlimit ``r`` (a process.rlimits entry), or None.
+
+    The probe both `create` (to explain a failure) and `pyrunc check` use."""
+    import resource
+    num = RLIMITS[r["type"]]
+    soft, hard = r["soft"], r["hard"]
+    cur_hard = resource.getrlimit(num)[1]
+    inf = resource.RLIM_INFINITY
+    if soft > hard:
+        return "soft %d > hard %d" % (soft, hard)
+    if num == RLIMITS["RLIMIT_NOFILE"]:
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                nr_open = int(f.read())
+        except OSError:
+            nr_open = None
+        if nr_open is not None and hard > nr_open and hard < _RLIM_INF:
+            return ("hard %d > this kernel's fs.nr_open %d (lower it, or raise fs.nr_open)"
+                    % (hard, nr_open))
+    if cur_hard != inf and hard > cur_hard and not has_cap("CAP_SYS_RESOURCE"):
+        return ("hard %s > this host's limit %d and CAP_SYS_RESOURCE is not held (lower it, "
+                "e.g. podman's default_ulimits in containers.conf, or run where the hard "
+                "limit is higher)" % ("unlimited" if hard >= _RLIM_INF else hard, cur_hard))
+    return None
+
+
 def set_rlimits(rlimits):
     import resource
-    for i, r in enumerate(rlimits or ()):
+    for r in rlimits or ():
         num = RLIMITS[r["type"]]
         soft, hard = r["soft"], r["hard"]
         lim = (resource.RLIM_INFINITY if soft >= _RLIM_INF else soft,
@@ -47,13 +80,8 @@ def set_rlimits(rlimits):
         try:
             resource.setrlimit(num, lim)
         except (OSError, ValueError) as e:
-            cur = resource.getrlimit(num)[1]
-            hint = ""
-            if hard > cur and cur != resource.RLIM_INFINITY:
-                hint = " (this host's hard limit is %d and raising it needs CAP_SYS_RESOURCE)" \
-                    % cur
-            raise PyruncError("process.rlimits[%d] (%s): cannot set soft %d hard %d: %s%s" % (
-                i, r["type"], soft, hard, getattr(e, "strerror", None) or e, hint)) from None
+            why = rlimit_problem(r) or ("setrlimit: %s" % (getattr(e, "strerror", None) or e))
+            raise PyruncError("process.rlimits[%s]: %s" % (r["type"], why)) from None
 
 
 def cap_mask(names):
@@ -67,12 +95,24 @@ def cap_mask(names):
     return mask
 
 
+_last_cap = None
+
+
 def last_cap():
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except OSError:
-        return 40
+    """The highest capability number of this kernel, read once and cached.
+
+    Call it first while the host's /proc is still ours (the init and exec ``_preload`` do):
+    inside the container, /proc/sys/kernel/cap_last_cap could be a file the image or a volume
+    provides, and a small number there would leave the bounding set undropped, so that the
+    container's root would regain every capability at execve."""
+    global _last_cap
+    if _last_cap is None:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _last_cap = int(f.read())
+        except (OSError, ValueError):
+            _last_cap = 63
+    return _last_cap
 
 
 def drop_bounding(bounding, top):

@@ -56,7 +56,10 @@ def _preload():
     import _signal  # noqa: F401
     from pyrunc.linux import capnames  # noqa: F401
     from pyrunc.linux._libc_ffi import ffi  # noqa: F401
-    from pyrunc import console  # noqa: F401
+    from pyrunc import console, hostcheck  # noqa: F401
+    from pyrunc.process import attrs
+    # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
+    attrs.last_cap()
 
 
 def _child(ctx, ch):
@@ -104,7 +107,6 @@ def _process(ctx, ch, filt):
         os.close(master)
         ctx.console_sock.close()
         console.become_controlling(slave)
-    _apparmor(proc.get("apparmorProfile"))
     fin = finalize.Finalizer(proc, (ctx.config.get("linux") or {}), filt, ctx.preserve_fds)
     fin.resolve()
     ch.send("ready")
@@ -114,21 +116,3 @@ def _process(ctx, ch, filt):
         fin.exec()
     except OSError as e:
         raise PyruncError("exec %s: %s" % (fin.args[0], e.strerror)) from None
-
-
-def _apparmor(profile):
-    """Ask AppArmor to confine the process on execve (``exec <profile>``)."""
-    if not profile:
-        return
-    for path in ("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"):
-        try:
-            with open(path, "w") as f:
-                f.write("exec " + profile)
-            return
-        except FileNotFoundError:
-            continue
-        except OSError as e:
-            raise PyruncError("process.apparmorProfile %s: %s (is AppArmor enabled on this "
-                              "host?)" % (profile, e.strerror)) from None
-    raise PyruncError("process.apparmorProfile %s: AppArmor is not available on this host"
-                      % profile)

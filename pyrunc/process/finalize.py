@@ -62,6 +62,7 @@ class Finalizer:
             os.umask(umask)
         if self.nnp:
             libc.prctl(C.PR_SET_NO_NEW_PRIVS, 1)
+        apparmor_on_exec(proc.get("apparmorProfile"))
         fd_hygiene(self.preserve_fds)
         reset_signals()
 
@@ -88,3 +89,23 @@ def reset_signals():
     import _signal
     for sig in (_signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGINT):
         _signal.signal(sig, _signal.SIG_DFL)
+
+
+def apparmor_on_exec(profile):
+    """Ask AppArmor to confine the process on execve (``exec <profile>``). On a host without
+    AppArmor the profile is ignored, as runc does (`pyrunc check` warns about it)."""
+    if not profile:
+        return
+    from pyrunc import hostcheck
+    if not hostcheck.apparmor_enabled():
+        return
+    for path in ("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"):
+        try:
+            with open(path, "w") as f:
+                f.write("exec " + profile)
+            return
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise PyruncError("process.apparmorProfile %s: %s (is the profile loaded? see "
+                              "aa-status)" % (profile, e.strerror)) from None

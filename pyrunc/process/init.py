@@ -52,8 +52,10 @@ def _preload():
     import _signal  # noqa: F401
     from pyrunc.linux import capnames  # noqa: F401
     from pyrunc.rootfs import setup, cgroupmount  # noqa: F401
-    from pyrunc import console  # noqa: F401
+    from pyrunc import console, hostcheck  # noqa: F401
     from pyrunc.linux._libc_ffi import ffi  # noqa: F401
+    # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
+    attrs.last_cap()
 
 
 def child_main(ctx):
@@ -123,7 +125,8 @@ def _child(ctx, ch):
         try:
             libc.unshare(C.CLONE_NEWUSER)
         except OSError as e:
-            raise PyruncError("linux.namespaces: unshare: %s" % e.strerror) from None
+            raise PyruncError("linux.namespaces: unshare: %s%s" % (
+                e.strerror, _explain_unshare(ctx.config))) from None
         unpriv = os.geteuid() != 0
         if unpriv:
             # an unprivileged parent can write our id maps only while /proc/<us> is ours,
@@ -143,7 +146,8 @@ def _child(ctx, ch):
         try:
             libc.unshare(rest)
         except OSError as e:
-            raise PyruncError("linux.namespaces: unshare: %s" % e.strerror) from None
+            raise PyruncError("linux.namespaces: unshare: %s%s" % (
+                e.strerror, _explain_unshare(ctx.config))) from None
     if ctx.in_userns:
         try:
             libc.setresgid(0, 0, 0)
@@ -244,7 +248,7 @@ def _setup_terminal(ctx, proc):
     os.close(master)
     ctx.console_sock.close()
     ctx.console_sock = None
-    console.mount_console(slave_path)
+    console.mount_console(slave_path, slave)
     console.become_controlling(slave)
 
 
@@ -255,15 +259,61 @@ def _hooks(ctx, kind, status):
                                             ctx.bundle, c.get("annotations")))
 
 
+def _explain_unshare(config):
+    """Why the kernel may have refused our namespaces (the probes `pyrunc check` runs)."""
+    from pyrunc import hostcheck
+    found = hostcheck.probe_user_namespace(config, "") + \
+        hostcheck.probe_time_namespace(config, "")
+    return "".join(" (%s: %s)" % (f[1], f[2]) for f in found if f[0] == hostcheck.ERROR)
+
+
 def _joined(config, typ):
     return any(ns["type"] == typ and ns.get("path") for ns in _namespaces(config))
 
 
+def _sysctl_path(key):
+    """The file under /proc/sys for a sysctl key: '.' separates, and a '/' that comes before
+    any '.' means the '/' form (net/ipv4/conf/eth0.100/forwarding), as in sysctl(8)."""
+    for ch in key:
+        if ch == "/":
+            return key
+        if ch == ".":
+            break
+    return key.translate({ord("."): "/", ord("/"): "."})
+
+
 def _sysctl(sysctl):
-    for key, value in (sysctl or {}).items():
-        path = "/proc/sys/" + key.replace(".", "/")
+    if not sysctl:
+        return
+    from pyrunc.rootfs import paths
+    # CVE-2025-52881: resolve every sysctl file from the container's /proc, checked to be a
+    # procfs root, without following any symlink, crossing any mount or leaving /proc/sys:
+    # a write meant for /proc/sys must not be redirected to a file an image or volume made,
+    # nor to another procfs file (/proc/sysrq-trigger, /proc/self/attr/...)
+    paths.require_procfs("linux.sysctl")
+    how = C.RESOLVE_BENEATH | C.RESOLVE_NO_SYMLINKS | C.RESOLVE_NO_MAGICLINKS | \
+        C.RESOLVE_NO_XDEV
+    procfd = os.open("/proc", C.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        sysfd = libc.openat2(procfd, "sys", C.O_PATH | os.O_DIRECTORY, how)
+    except OSError as e:
+        raise PyruncError("linux.sysctl: /proc/sys: %s" % e.strerror) from None
+    finally:
+        os.close(procfd)
+    try:
+        _write_sysctls(sysfd, sysctl, how)
+    finally:
+        os.close(sysfd)
+
+
+def _write_sysctls(sysfd, sysctl, how):
+    for key, value in sysctl.items():
+        path = "/proc/sys/" + _sysctl_path(key)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            fd = libc.openat2(sysfd, _sysctl_path(key), os.O_WRONLY, how)
+        except FileNotFoundError:
+            raise PyruncError("linux.sysctl[%s]: this kernel has no such sysctl" % key) \
+                from None
         except OSError as e:
             raise PyruncError("linux.sysctl[%s]: %s" % (key, e.strerror)) from None
         try:

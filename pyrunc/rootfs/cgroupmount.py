@@ -29,6 +29,7 @@ def mount_cgroup(rootfd, dest, mo, ctx):
     if list(hier) == [""]:        # pure cgroup v2
         tfd = paths.ensure_target(rootfd, dest, True)
         try:
+            mounts.check_destination(rootfd, tfd, {"destination": dest, "type": "cgroup"})
             target = paths.fd_path(tfd)
             if ctx.new_cgroupns:
                 libc.mount("cgroup2", target, "cgroup2", flags)
@@ -41,6 +42,7 @@ def mount_cgroup(rootfd, dest, mo, ctx):
         return
     tfd = paths.ensure_target(rootfd, dest, True)
     try:
+        mounts.check_destination(rootfd, tfd, {"destination": dest, "type": "cgroup"})
         libc.mount("tmpfs", paths.fd_path(tfd), "tmpfs",
                    flags & ~C.MS_RDONLY, "mode=755")
     finally:

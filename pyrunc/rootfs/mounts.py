@@ -99,6 +99,52 @@ def _after_bind(rootfd, dest, mo):
         os.close(nfd)
 
 
+# files under /proc that lxcfs emulates: the only non-procfs mounts allowed inside /proc
+# (runc's checkProcMount list)
+_LXCFS_PROC = frozenset((
+    "proc/cpuinfo", "proc/diskstats", "proc/meminfo", "proc/stat", "proc/swaps",
+    "proc/uptime", "proc/loadavg", "proc/slabinfo", "proc/net/dev",
+    "proc/sys/kernel/ns_last_pid",
+))
+
+
+def check_destination(rootfd, tfd, m, srcfd=None):
+    """Refuse a mount whose destination, as resolved in the rootfs, is unsafe.
+
+    The rootfs (and any volume in it) is untrusted: a symlinked /proc, or a volume mounted on
+    /proc or over the whole rootfs, would give the container a /proc of its making, and the
+    runtime reads and writes /proc after the pivot (cap_last_cap, sysctls, /proc/self/fd/N
+    for masking), CVE-2019-16884, CVE-2019-19921, CVE-2023-27561, CVE-2025-52881.  So:
+    proc and sysfs go on the exact destination, with no symlink on the way; nothing but a
+    fresh procfs (or a bind of a procfs root) on /proc; nothing inside /proc but the files
+    lxcfs emulates; nothing over the rootfs itself."""
+    root = os.readlink(paths.fd_path(rootfd)).rstrip("/")
+    real = os.readlink(paths.fd_path(tfd))
+    if real == root:
+        rel = ""
+    elif real.startswith(root + "/"):
+        rel = real[len(root) + 1:]
+    else:  # can't happen with RESOLVE_IN_ROOT; refuse rather than guess
+        raise PyruncError("destination resolves outside the rootfs (%s)" % real)
+    dest = m["destination"]
+    want = os.path.normpath("/" + dest).lstrip("/")
+    typ = m.get("type") or ""
+    is_bind = srcfd is not None
+    if typ in ("proc", "sysfs") and not is_bind and rel != want:
+        raise PyruncError("filesystem %s must be mounted on an ordinary directory: %s "
+                          "resolves to /%s in the rootfs" % (typ, dest, rel))
+    if rel == "":
+        raise PyruncError("%s resolves to the root of the container itself" % dest)
+    if rel == "proc":
+        if typ == "proc" and not is_bind:
+            return
+        if is_bind and paths.is_procfs_root(srcfd):
+            return
+        raise PyruncError("/%s cannot be mounted because it is not of type proc" % rel)
+    if rel.startswith("proc/") and rel not in _LXCFS_PROC:
+        raise PyruncError("/%s cannot be mounted because it is inside /proc" % rel)
+
+
 def mount_entry(rootfd, m, bundle, ctx, index=None):
     """Mount one ``mounts[]`` entry. ctx: the init's context (cgroup paths, user ns...)."""
     dest = m["destination"]
@@ -117,6 +163,7 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
         from pyrunc.rootfs import idmap
         tfd = paths.ensure_target(rootfd, dest, paths.is_dir_fd(tree))
         try:
+            check_destination(rootfd, tfd, m, tree)
             idmap.move_into(tree, tfd)
         finally:
             os.close(tfd)
@@ -130,12 +177,16 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
             src = os.path.join(bundle, src)
         try:
             srcfd = os.open(src, C.O_PATH | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise PyruncError("source %s does not exist on this host (create it, or fix the "
+                              "path)" % src) from None
         except OSError as e:
             raise PyruncError("source %s: %s" % (src, e.strerror)) from None
         try:
             is_dir = paths.is_dir_fd(srcfd)
             tfd = paths.ensure_target(rootfd, dest, is_dir)
             try:
+                check_destination(rootfd, tfd, m, srcfd)
                 if paths.is_dir_fd(tfd) != is_dir:
                     raise PyruncError("destination %s: %s" % (
                         dest, "not a directory" if is_dir else "is a directory"))
@@ -150,6 +201,7 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
 
     tfd = paths.ensure_target(rootfd, dest, True)
     try:
+        check_destination(rootfd, tfd, m)
         data = ",".join(mo.data) or None
         flags = mo.flags & ~C.MS_REMOUNT
         copyup = "tmpcopyup" in mo.extensions and typ == "tmpfs"

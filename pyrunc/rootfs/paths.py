@@ -110,6 +110,42 @@ def is_dir_fd(fd):
     return stat.S_ISDIR(os.fstat(fd).st_mode)
 
 
+PROC_SUPER_MAGIC = 0x9FA0
+
+
+def fs_type(fd):
+    """f_type of the filesystem ``fd`` (O_PATH is fine) is on, or None."""
+    from pyrunc.linux._libc_ffi import ffi
+    buf = ffi.new("struct statfs_min *")
+    if libc.lib.fstatfs(fd, buf) < 0:
+        return None
+    return buf.f_type
+
+
+def is_procfs_root(fd):
+    """True if ``fd`` is the root directory of a procfs instance (not a file in it, and not
+    a look-alike tree an image or a volume made)."""
+    return fs_type(fd) == PROC_SUPER_MAGIC and os.fstat(fd).st_ino == 1
+
+
+def require_procfs(what):
+    """After the pivot: check that the container's /proc is a real procfs mount.
+
+    The runtime names its own descriptors as /proc/self/fd/N for mount(2) and writes to
+    /proc files; a /proc the image or a volume provides (a symlink, a bind mount of a fake
+    tree) would redirect all of that (CVE-2019-16884, CVE-2025-52881)."""
+    from pyrunc.errors import PyruncError
+    try:
+        fd = os.open("/proc", C.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        raise PyruncError("%s: /proc in the container: %s" % (what, e.strerror)) from None
+    try:
+        if not is_procfs_root(fd):
+            raise PyruncError("%s: /proc in the container is not a procfs mount" % what)
+    finally:
+        os.close(fd)
+
+
 def within(root, path):
     """True if the absolute ``path`` is ``root`` or below it (string check on real paths)."""
     root = root.rstrip("/") or "/"

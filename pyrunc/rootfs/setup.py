@@ -37,7 +37,15 @@ def prepare(config, rootfs, bundle, ctx):
     mp, optional = _mount_of(rootfs)
     if any(o.startswith("shared:") for o in optional):
         libc.mount(None, mp, None, C.MS_PRIVATE)
-    libc.mount(rootfs, rootfs, "bind", C.MS_BIND | C.MS_REC)
+    try:
+        libc.mount(rootfs, rootfs, "bind", C.MS_BIND | C.MS_REC)
+    except PermissionError:
+        if not ctx.in_userns:
+            raise
+        raise PyruncError("root.path %s: not reachable by the container's root user (host id "
+                          "%s): every directory on the way must be searchable by it, and the "
+                          "rootfs owned by the mapped ids" % (
+                              rootfs, _mapped_root(config))) from None
     rootfd = os.open(rootfs, C.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     for i, m in enumerate(config.get("mounts") or ()):
         try:
@@ -45,17 +53,37 @@ def prepare(config, rootfs, bundle, ctx):
         except PyruncError as e:
             raise PyruncError("mounts[%d] (%s): %s" % (i, m.get("destination"), e)) from None
         except OSError as e:
-            if os.environ.get("PYRUNC_DEBUG_INIT"):
-                import traceback
-                traceback.print_exc()
             raise PyruncError("mounts[%d] (%s on %s): %s" % (
-                i, m.get("type") or "bind", m.get("destination"), e.strerror)) from None
+                i, m.get("type") or "bind", m.get("destination"), explain_mount_error(m, e))) \
+                from None
     if not devices.dev_is_bind_mounted(config):
         devices.setup_dev(rootfd, config, ctx.in_userns)
     cwd = (config.get("process") or {}).get("cwd")
     if cwd:
         os.close(paths.mkdir_all(rootfd, cwd))
     return rootfd
+
+
+def explain_mount_error(m, e):
+    """The kernel's errno for a failed mount, said in terms of the config entry."""
+    typ = m.get("type") or "bind"
+    if e.errno == 19:  # ENODEV
+        return "filesystem %r is not available in this kernel (see /proc/filesystems)" % typ
+    if e.errno == 22 and m.get("options"):  # EINVAL
+        return "the kernel rejected the options %s: %s" % (",".join(m["options"]), e.strerror)
+    if e.errno == 1 and typ in ("sysfs", "proc", "mqueue", "cgroup", "cgroup2"):  # EPERM
+        return ("%s: mounting %s needs a namespace this container owns (rootless configs "
+                "bind-mount it instead, see `pyrunc spec --rootless`)" % (e.strerror, typ))
+    if e.errno == 2 and e.filename:
+        return "%s: %s" % (e.filename, e.strerror)
+    return e.strerror
+
+
+def _mapped_root(config):
+    for m in (config.get("linux") or {}).get("uidMappings") or ():
+        if m["containerID"] == 0:
+            return m["hostID"]
+    return "unmapped"
 
 
 def enter(rootfs, no_pivot):
@@ -86,6 +114,10 @@ def finalize(config):
     prop = linux.get("rootfsPropagation")
     if prop:
         libc.mount(None, "/", None, options.PROPAGATION[prop])
+    if linux.get("readonlyPaths") or linux.get("maskedPaths") or any(
+            mounts.readonly_later(m) for m in config.get("mounts") or ()):
+        # what follows mounts onto /proc/self/fd/N: that must be the kernel's procfs
+        paths.require_procfs("linux.maskedPaths/readonlyPaths")
     for i, m in enumerate(config.get("mounts") or ()):
         if mounts.readonly_later(m):
             fd = _open_nofollow(m["destination"])

@@ -1,0 +1,176 @@
+"""Host problems explained: create fails with one line naming the field, the value, what the
+host has and a fix; `pyrunc check` reports the same finding without creating anything."""
+
+import json
+import os
+
+import pytest
+
+from tests.helpers import new_id
+
+
+def _check(pyrunc, b):
+    r = pyrunc.cmd("check", "--bundle", b.path, "--format", "json")
+    return r.code, json.loads(r.out)
+
+
+def _create_error(pyrunc, b):
+    cid = new_id()
+    r = pyrunc.cmd("create", "--bundle", b.path, cid)
+    assert r.code != 0, r
+    assert len(r.err.strip().splitlines()) == 1, r.err
+    assert pyrunc.ids() == [] and not os.path.exists(os.path.join(pyrunc.root, cid))
+    return r.err.strip()
+
+
+def _same_finding(pyrunc, b, field, *words):
+    """create's error and check's finding name ``field`` and say ``words``."""
+    err = _create_error(pyrunc, b)
+    code, rep = _check(pyrunc, b)
+    assert code == 1 and rep["ok"] is False
+    found = [f for f in rep["findings"] if f["level"] == "error" and field in f["field"]]
+    assert found, rep
+    for w in words:
+        assert w in err, err
+        assert any(w in f["message"] or w in f["field"] for f in found), found
+    return err, found
+
+
+def test_good_config_checks_clean(pyrunc, make_bundle):
+    b = make_bundle("true")
+    code, rep = _check(pyrunc, b)
+    assert code == 0 and rep == {"ok": True, "findings": []}
+    r = pyrunc.cmd("check", "--bundle", b.path)
+    assert r.out == "ok: this host can run the bundle\n"
+
+
+def test_rlimit_above_host_hard_limit(pyrunc, make_bundle):
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    b = make_bundle("true")
+    b.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": hard + 1,
+                                       "hard": hard + 1}]
+    b.write()
+    err, _ = _same_finding(pyrunc, b, "process.rlimits[RLIMIT_NOFILE]", str(hard),
+                           "CAP_SYS_RESOURCE", "default_ulimits")
+    assert err.startswith("process.rlimits[RLIMIT_NOFILE]: hard %d > this host's limit %d"
+                          % (hard + 1, hard))
+
+
+def test_missing_bind_source(pyrunc, make_bundle, tmp_path):
+    b = make_bundle("true")
+    b.config["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": str(tmp_path / "nope"), "options": ["rbind"]})
+    b.write()
+    _same_finding(pyrunc, b, "mounts[", str(tmp_path / "nope"), "does not exist on this host")
+
+
+def test_unknown_filesystem_type(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["mounts"].append({"destination": "/x", "type": "nosuchfs", "source": "none"})
+    b.write()
+    _same_finding(pyrunc, b, "mounts[", "nosuchfs", "not available in this kernel")
+
+
+def test_mount_options_rejected_by_kernel(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["mounts"].append({"destination": "/x", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["size=banana"]})
+    b.write()
+    err = _create_error(pyrunc, b)
+    assert "mounts[" in err and "rejected the options size=banana" in err
+
+
+def test_rootfs_unreachable_by_mapped_root(pyrunc, make_bundle):
+    b = make_bundle("true")  # under pytest's root-only tmp dir
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 10}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 10}]
+    b.write()
+    err = _create_error(pyrunc, b)
+    assert err.startswith("root.path ") and "host id 100000" in err
+
+
+@pytest.fixture
+def open_bundle(make_bundle):
+    """A bundle in a world-searchable dir, rootfs owned by host 100000 (mapped root)."""
+    import shutil
+    import subprocess
+    import tempfile
+    d = tempfile.mkdtemp(prefix="pyrunc-explain-")
+    os.chmod(d, 0o755)
+    src = make_bundle("true")
+    b = src.clone(os.path.join(d, "b"))
+    os.chmod(b.path, 0o755)
+    subprocess.run(["chown", "-R", "100000:100000", b.rootfs], check=True)
+    yield b
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unmapped_user_in_user_namespace(pyrunc, open_bundle):
+    b = open_bundle
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 10}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 10}]
+    b.config["process"]["user"] = {"uid": 500, "gid": 0}
+    b.write()
+    code, rep = _check(pyrunc, b)
+    assert code == 1
+    assert any(f["field"] == "process.user.uid" and "500 is not mapped" in f["message"]
+               for f in rep["findings"])
+    err = _create_error(pyrunc, b)
+    assert "process.user.uid 500" in err and "mapped" in err
+
+
+def test_sysctl_unknown_to_kernel(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["linux"]["sysctl"] = {"net.ipv4.no_such_knob": "1"}
+    b.write()
+    _same_finding(pyrunc, b, "linux.sysctl[net.ipv4.no_such_knob]", "no such sysctl")
+
+
+def test_net_device_missing(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["linux"]["netDevices"] = {"nosuchif9": {}}
+    b.write()
+    _same_finding(pyrunc, b, "linux.netDevices[nosuchif9]", "no such network interface")
+
+
+def test_hook_not_executable(pyrunc, make_bundle, tmp_path):
+    hook = tmp_path / "hook"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    hook.chmod(0o644)
+    b = make_bundle("true")
+    b.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    b.write()
+    _same_finding(pyrunc, b, "hooks.createRuntime[0]", "not executable")
+
+
+def test_executable_not_found(pyrunc, make_bundle):
+    b = make_bundle("no-such-program")
+    _same_finding(pyrunc, b, "process.args[0]", "executable file not found in $PATH")
+
+
+def test_idmap_unsupported_filesystem(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["mounts"].append({
+        "destination": "/p", "type": "bind", "source": "/proc/sys", "options": ["rbind",
+                                                                             "idmap"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]})
+    b.write()
+    _same_finding(pyrunc, b, "mounts[", "idmapped mounts are not supported")
+
+
+def test_apparmor_profile_without_apparmor_is_a_warning(pyrunc, make_bundle):
+    from pyrunc import hostcheck
+    if hostcheck.apparmor_enabled():
+        pytest.skip("AppArmor is enabled on this host: the profile would apply")
+    b = make_bundle("true")
+    b.config["process"]["apparmorProfile"] = "pyrunc-test-profile"
+    b.write()
+    code, rep = _check(pyrunc, b)
+    assert code == 0
+    assert [f["field"] for f in rep["findings"]] == ["process.apparmorProfile"]
+    assert rep["findings"][0]["level"] == "warning"
+    assert pyrunc.run(b).code == 0  # ignored, as runc does
