@@ -31,6 +31,8 @@ echo '@@ pid'; echo $$
 echo '@@ cgroup'; cat /proc/$$/cgroup
 echo '@@ netdev'; ls /sys/class/net 2>/dev/null || cut -d: -f1 /proc/net/dev | tail -n +3
 echo '@@ root_writable'; touch /.probe-rw 2>/dev/null && echo yes && rm -f /.probe-rw || echo no
+echo '@@ syscalls'; unshare -U true 2>&1; echo "unshare-user rc=$?"; \
+  unshare -m true 2>&1; echo "unshare-mount rc=$?"
 echo '@@ end'
 """
 

@@ -395,6 +395,7 @@ class Runtime:
                 argv.append("--no-pivot")
             if no_new_keyring:
                 argv.append("--no-new-keyring")
+            existed = os.path.lexists(os.path.join(self.root, cid))
             proc, rfd = _spawn_worker(["create", self.root, log_file, pid_file] + argv + [cid],
                                       streams)
             try:
@@ -402,7 +403,8 @@ class Runtime:
                     report = _read_report(rfd, self.create_timeout)
                 except TimeoutError:
                     _kill_group(proc)
-                    self._force_delete(cid)
+                    if not existed:
+                        self._force_delete(cid)
                     raise api_errors.Timeout("create %s" % cid, self.create_timeout,
                                              container_id=cid) from None
             finally:
@@ -410,6 +412,9 @@ class Runtime:
             if report is None or "pid" not in report:
                 err = _worker_failure(report, proc, streams, "create", cid)
                 proc.wait()
+                if report is None and not existed:
+                    # the worker died mid-way (no error report): remove what it left
+                    self._force_delete(cid)
                 raise err
         except BaseException:
             if streams is not None:

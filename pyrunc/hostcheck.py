@@ -159,12 +159,20 @@ def probe_sysctl(config, bundle):
     return out
 
 
+_apparmor = None
+
+
 def apparmor_enabled():
-    try:
-        with open("/sys/module/apparmor/parameters/enabled") as f:
-            return f.read().strip() == "Y"
-    except OSError:
-        return False
+    """Cached: the init and exec ask first while the host's /sys is in view (their
+    ``_preload``), since a container's /sys could be a fake saying "N"."""
+    global _apparmor
+    if _apparmor is None:
+        try:
+            with open("/sys/module/apparmor/parameters/enabled") as f:
+                _apparmor = f.read().strip() == "Y"
+        except OSError:
+            _apparmor = False
+    return _apparmor
 
 
 def selinux_enabled():
@@ -262,7 +270,7 @@ def probe_seccomp(config, bundle):
         return []
     from pyrunc import seccomp
     try:
-        seccomp.compile_filter(sc)
+        seccomp.compile_filter(sc, connect=False)  # check must not talk to an agent
     except PyruncError as e:
         return [_f(ERROR, "linux.seccomp", str(e))]
     return []

@@ -228,19 +228,38 @@ def v1_stats(dirs):
     return out
 
 
+def hugepage_sizes():
+    """runc's HugePageSizes: /sys/kernel/mm/hugepages/hugepages-2048kB -> "2MB"."""
+    out = []
+    try:
+        names = os.listdir("/sys/kernel/mm/hugepages")
+    except OSError:
+        return out
+    units = ("KB", "MB", "GB", "TB", "PB")
+    for name in names:
+        if not (name.startswith("hugepages-") and name.endswith("kB")):
+            continue
+        size, i = float(name[len("hugepages-"):-2]), 0
+        while size >= 1024 and i < len(units) - 1:
+            size /= 1024
+            i += 1
+        out.append("%g%s" % (size, units[i]))
+    return out
+
+
 def _hugetlb(d, v2):
     out = {}
     if not d:
         return out
-    for name in sorted(os.listdir(d)):  # (Go sorts map keys)
-        if not name.startswith("hugetlb.") or not name.endswith(
-                ".max" if v2 else ".limit_in_bytes") or ".rsvd." in name:
-            continue
-        size = name.split(".")[1]
+    for size in sorted(hugepage_sizes()):
         if v2:
+            if _read(d, "hugetlb.%s.current" % size) is None:
+                continue
             ev = _kv(d, "hugetlb.%s.events" % size)
             e = {"usage": _uint(d, "hugetlb.%s.current" % size), "failcnt": ev.get("max", 0)}
         else:
+            if _read(d, "hugetlb.%s.usage_in_bytes" % size) is None:
+                continue
             e = {"usage": _uint(d, "hugetlb.%s.usage_in_bytes" % size),
                  "max": _uint(d, "hugetlb.%s.max_usage_in_bytes" % size),
                  "failcnt": _uint(d, "hugetlb.%s.failcnt" % size)}
@@ -257,12 +276,12 @@ def v2_stats(d):
                                               "nr_throttled": st.get("nr_throttled", 0),
                                               "throttled_time": st.get("throttled_usec", 0)
                                               * 1000})}}
-    cpuset = {"cpus": _list(_read(d, "cpuset.cpus.effective")), "cpu_exclusive": 0,
-              "mems": _list(_read(d, "cpuset.mems.effective")), "mem_hardwall": 0,
+    # runc 1.1's fs2 reports no cpuset stats: the zero struct
+    cpuset = {"cpu_exclusive": 0, "mem_hardwall": 0,
               "mem_exclusive": 0, "memory_migrate": 0, "memory_spread_page": 0,
               "memory_spread_slab": 0, "memory_pressure": 0, "sched_load_balance": 0,
               "sched_relax_domain_level": 0}
-    out["cpuset"] = _omit(cpuset, "cpus", "mems")
+    out["cpuset"] = cpuset
     raw = dict(sorted(_kv(d, "memory.stat").items()))
     usage = _mem_entry(_uint(d, "memory.max"), _uint(d, "memory.current"),
                        _uint(d, "memory.peak"), _kv(d, "memory.events").get("max", 0))

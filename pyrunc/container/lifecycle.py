@@ -38,9 +38,23 @@ def _mkdir_state(root, cid):
     return d
 
 
+def check_preserved_fds(n):
+    """--preserve-fds N hands fds 3..N+2 of the caller to the container: each must really be
+    open now, before pyrunc opens anything of its own. A gap would be filled by one of our
+    descriptors (the state directory, the start socket...) and leak it into the container,
+    a way out of it (CVE-2024-21626); runc refuses the same way."""
+    for i in range(n or 0):
+        try:
+            os.fstat(3 + i)
+        except OSError as e:
+            raise errors.PyruncError("--preserve-fds %d: fd %d is not open (%s)" % (
+                n, 3 + i, e.strerror)) from None
+
+
 def create(root, cid, opts):
     """Create container ``cid`` from the bundle; returns its init's host pid."""
     check_id(cid)
+    check_preserved_fds(opts.preserve_fds)
     bundle = os.path.abspath(opts.bundle)
     from pyrunc.spec.load import load_bundle
     config, rootfs = load_bundle(bundle)
@@ -83,6 +97,7 @@ def create(root, cid, opts):
         from pyrunc.process import init as initmod
         from pyrunc.process import parent
         linux = config.get("linux") or {}
+        _check_cgroup_path(linux.get("cgroupsPath", ""))
         cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid)
         try:
             made = cg.create()
@@ -179,6 +194,19 @@ def create(root, cid, opts):
         raise
     finally:
         st.unlock()
+
+
+def _check_cgroup_path(path):
+    """A container needs a cgroup of its own: delete and kill --all signal every process in
+    it, so a path naming a hierarchy's root ("/") or the runtime's own cgroup (".") would
+    take the whole host down with the container."""
+    if not path:
+        return
+    norm = os.path.normpath(path if path.startswith("/") else "/" + path)
+    if norm == "/" or (not path.startswith("/") and os.path.normpath(path) == "."):
+        raise errors.ConfigError("config.json: linux.cgroupsPath: %r names an existing shared "
+                                 "cgroup (the root or pyrunc's own); a container needs a "
+                                 "cgroup of its own" % path)
 
 
 def _listen(dirfd):
@@ -400,6 +428,7 @@ class ExecOptions:
 def exec_process(root, cid, proc, opts):
     """Start ``proc`` (a runtime-spec process object) in running container ``cid``; returns
     its host pid. The caller waits for it unless detached (it is a child of our caller)."""
+    check_preserved_fds(opts.preserve_fds)
     st = ContainerState.load(root, cid)
     status = st.status()
     if status != "running":
@@ -417,7 +446,8 @@ def exec_process(root, cid, proc, opts):
             import _socket
             relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     from pyrunc.process import exec_init, exec_parent
-    ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid,
+    ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid, cid=cid,
+                                bundle=st.data.get("bundle", ""),
                                 preserve_fds=opts.preserve_fds, console_sock=csock)
     try:
         pid = exec_parent.spawn(ctx, _manager(st))

@@ -25,6 +25,9 @@ class ExecContext:
         self.proc = None
         self.config = None          # the container's config (namespaces, seccomp, ...)
         self.init_pid = 0
+        self.cid = ""
+        self.bundle = ""
+        self.host_pid = 0           # ours, learnt from the parent (a seccomp agent wants it)
         self.preserve_fds = 0
         self.sync_fd = -1
         self.console_sock = None
@@ -60,6 +63,8 @@ def _preload():
     from pyrunc.process import attrs
     # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
     attrs.last_cap()
+    hostcheck.apparmor_enabled()  # the host's answer, not the container's /sys
+    from pyrunc.rootfs import paths  # noqa: F401
 
 
 def _child(ctx, ch):
@@ -70,7 +75,7 @@ def _child(ctx, ch):
     filt = None
     if linux.get("seccomp"):
         from pyrunc import seccomp
-        filt = seccomp.compile_filter(linux["seccomp"])
+        filt = seccomp.compile_filter(linux["seccomp"], ctx)
     joins = []
     for ns in linux.get("namespaces") or ():
         flag, name = C.NAMESPACES[ns["type"]]
@@ -110,7 +115,7 @@ def _process(ctx, ch, filt):
     fin = finalize.Finalizer(proc, (ctx.config.get("linux") or {}), filt, ctx.preserve_fds)
     fin.resolve()
     ch.send("ready")
-    ch.expect("ok")  # now in the container's cgroup
+    ctx.host_pid = ch.expect("ok").get("pid", 0)  # now in the container's cgroup
     fin.apply()
     try:
         fin.exec()

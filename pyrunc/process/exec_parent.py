@@ -40,7 +40,7 @@ def spawn(ctx, cgroup_manager):
             elif kind == "ready":
                 if cgroup_manager is not None:
                     cgroup_manager.add(pid)
-                ch.send("ok")
+                ch.send("ok", pid=pid)
     except BaseException:
         for p in (pid, child):
             if p:

@@ -49,6 +49,9 @@ class Finalizer:
         attrs.drop_bounding(attrs.cap_mask((caps or {}).get("bounding")), top)
         libc.prctl(C.PR_SET_KEEPCAPS, 1)
         attrs.switch_user(proc.get("user") or {})
+        # a uid/gid change resets "dumpable" to fs.suid_dumpable: stay non-dumpable until
+        # execve, or the container could open /proc/<us>/exe, the host's Python (CVE-2019-5736)
+        libc.prctl(C.PR_SET_DUMPABLE, 0)
         cwd = proc.get("cwd") or "/"
         try:
             os.chdir(cwd)
@@ -99,13 +102,32 @@ def apparmor_on_exec(profile):
     from pyrunc import hostcheck
     if not hostcheck.apparmor_enabled():
         return
-    for path in ("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"):
-        try:
-            with open(path, "w") as f:
-                f.write("exec " + profile)
-            return
-        except FileNotFoundError:
-            continue
-        except OSError as e:
-            raise PyruncError("process.apparmorProfile %s: %s (is the profile loaded? see "
-                              "aa-status)" % (profile, e.strerror)) from None
+    # CVE-2019-16884 / CVE-2025-52881: the label must reach the kernel, not a file of the
+    # container's making: from a checked procfs root, crossing no mount and no magic link,
+    # onto a file checked to be on procfs
+    from pyrunc.rootfs import paths
+    paths.require_procfs("process.apparmorProfile")
+    procfd = os.open("/proc", C.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        for rel in ("thread-self/attr/apparmor/exec", "thread-self/attr/exec"):
+            try:
+                fd = libc.openat2(procfd, rel, os.O_WRONLY, C.RESOLVE_BENEATH |
+                                  C.RESOLVE_NO_XDEV | C.RESOLVE_NO_MAGICLINKS)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise PyruncError("process.apparmorProfile %s: %s" % (profile, e.strerror)) \
+                    from None
+            try:
+                if paths.fs_type(fd) != paths.PROC_SUPER_MAGIC:
+                    raise PyruncError("process.apparmorProfile: /proc/%s is not on procfs"
+                                      % rel)
+                os.write(fd, ("exec " + profile).encode())
+                return
+            except OSError as e:
+                raise PyruncError("process.apparmorProfile %s: %s (is the profile loaded? "
+                                  "see aa-status)" % (profile, e.strerror)) from None
+            finally:
+                os.close(fd)
+    finally:
+        os.close(procfd)

@@ -56,6 +56,7 @@ def _preload():
     from pyrunc.linux._libc_ffi import ffi  # noqa: F401
     # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
     attrs.last_cap()
+    hostcheck.apparmor_enabled()  # the host's answer, not the container's /sys
 
 
 def child_main(ctx):

@@ -119,6 +119,8 @@ class Filter:
         self.loaded = True
         if self.listener is not None:
             self.listener.send(r, payload)
+        elif self.flags & K.FLAG_NEW_LISTENER:
+            os.close(r)  # compiled without connecting: nobody to hand it to
 
 
 def compile_filter(sc, ctx=None, backend=None, connect=True):

@@ -34,6 +34,7 @@ class Listener:
                               "at %s: %s" % (path, e.strerror)) from None
         self.sock = s
         self._rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS)
+        self._nosignal = _socket.MSG_NOSIGNAL
 
     def payload(self):
         from pyrunc import jsonio
@@ -46,9 +47,12 @@ class Listener:
 
     def send(self, fd, payload):
         try:
-            n = self.sock.sendmsg([payload], [self._rights + (fd.to_bytes(4, sys.byteorder),)])
+            # MSG_NOSIGNAL: SIGPIPE has its default disposition again by now (it would kill
+            # the init silently if the agent went away)
+            n = self.sock.sendmsg([payload], [self._rights + (fd.to_bytes(4, sys.byteorder),)],
+                                  self._nosignal)
             if n < len(payload):
-                self.sock.sendall(payload[n:])
+                self.sock.sendall(payload[n:], self._nosignal)
         except OSError as e:
             raise PyruncError("linux.seccomp.listenerPath: cannot send the seccomp fd to %s: "
                               "%s" % (self.path, e.strerror)) from None

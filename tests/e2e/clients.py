@@ -47,7 +47,10 @@ DOCKER_CLI = "/usr/bin/docker"       # Debian's docker.io CLI (20.10), matching 
 def which(name):
     if name == "docker" and os.access(DOCKER_CLI, os.X_OK):
         return DOCKER_CLI
-    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    # podman's helpers (netavark, aardvark-dns) live in its helper_binaries_dir
+    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin:"
+                        "/usr/local/libexec/podman:/usr/local/lib/podman:/usr/libexec/podman:"
+                        "/usr/lib/podman")
 
 
 def missing(*names):
@@ -722,3 +725,48 @@ def cgroup_read(pid, controller, fname):
     with open(os.path.join(cgroup_path(pid, controller), fname)) as f:
         return f.read().strip()
 
+
+
+def main(argv):
+    """``python -m tests.e2e.clients pyrunc|runc [podman] [containerd] [docker]``: bring the
+    clients up (as the tests do), print how to reach them, and tear everything down on
+    SIGTERM/SIGINT. For poking at a failure by hand."""
+    import sys
+    from tests import helpers
+    name = argv[0] if argv else "pyrunc"
+    which_clients = argv[1:] or ["podman", "containerd", "docker"]
+    rt = os.path.join(helpers.REPO, ".venv", "bin", "pyrunc") if name == "pyrunc" \
+        else os.path.realpath(which("runc"))
+    work = tempfile.mkdtemp(prefix="e2e-image-")
+    helpers.build_rootfs(os.path.join(work, "rootfs"))
+    archive = write_docker_archive(os.path.join(work, "rootfs"),
+                                   os.path.join(work, "busybox-docker.tar"))
+    stack = Stack(name, rt, archive)
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        if "podman" in which_clients:
+            p = stack.podman()
+            print("export CONTAINERS_CONF=%s CONTAINERS_STORAGE_CONF=%s" % (
+                p.env["CONTAINERS_CONF"], p.env["CONTAINERS_STORAGE_CONF"]))
+        if "containerd" in which_clients or "docker" in which_clients:
+            c = stack.containerd()
+            print("export CONTAINERD_ADDRESS=%s CONTAINERD_NAMESPACE=%s  # ctr --runc-binary %s"
+                  % (c.sock, c.ns, stack.runc))
+        if "docker" in which_clients:
+            d = stack.dockerd()
+            print("export DOCKER_HOST=unix://%s  # use %s" % (d.sock, DOCKER_CLI))
+        print("up (base %s); SIGTERM or ^C tears down" % stack.base, flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        errs = stack.close()
+        shutil.rmtree(work, ignore_errors=True)
+        print("down%s" % ("; errors: %s" % errs if errs else ""), flush=True)
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    import sys
+    main(sys.argv[1:])

@@ -57,14 +57,20 @@ def _runtime_path(name):
 
 
 @pytest.fixture(scope="session")
-def e2e_image(tmp_path_factory):
+def e2e_image(e2e_rootfs):
     """A busybox image as a docker-archive (built here; no registry)."""
+    return clients.write_docker_archive(e2e_rootfs, os.path.join(
+        os.path.dirname(e2e_rootfs), "busybox-docker.tar"))
+
+
+@pytest.fixture(scope="session")
+def e2e_rootfs(tmp_path_factory):
+    """The image's busybox rootfs (read-only use: a config's root.path)."""
     if os.geteuid() != 0:
         pytest.skip("end-to-end tests need root (real daemons and containers)")
-    d = tmp_path_factory.mktemp("e2e-image")
-    rootfs = d / "rootfs"
+    rootfs = tmp_path_factory.mktemp("e2e-image") / "rootfs"
     helpers.build_rootfs(str(rootfs))
-    return clients.write_docker_archive(str(rootfs), str(d / "busybox-docker.tar"))
+    return str(rootfs)
 
 
 @pytest.fixture(scope="session", params=_selected())

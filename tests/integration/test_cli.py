@@ -122,10 +122,20 @@ def test_kill_numeric_signal_reaches_handler(pyrunc, make_bundle):
 
 def test_kill_bad_signal(pyrunc, make_bundle):
     cid, _ = _running(pyrunc, make_bundle("sleep", "30"))
-    for bad in ("NOPE", "0", "999", "SIG"):
+    for bad in ("NOPE", "999", "SIG", "-9"):
         r = pyrunc.cmd("kill", cid, bad)
         assert r.code != 0 and len(r.err.strip().splitlines()) == 1, (bad, r)
     assert pyrunc.state(cid)["status"] == "running"
+
+
+def test_kill_signal_0_checks_liveness(pyrunc, make_bundle):
+    cid, _ = _running(pyrunc, make_bundle("sleep", "30"))
+    pyrunc.cmd("kill", cid, "0", check=True)
+    assert pyrunc.state(cid)["status"] == "running"
+    pyrunc.cmd("kill", cid, "KILL", check=True)
+    _wait_status(pyrunc, cid, "stopped")
+    r = pyrunc.cmd("kill", cid, "0")
+    assert r.code != 0 and "container not running" in r.err
 
 
 def _children(pid):

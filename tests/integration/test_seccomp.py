@@ -474,6 +474,38 @@ def test_notify_agent_absent_fails_create(pyrunc, make_bundle, tmp_path):
     assert pyrunc.ids() == []
 
 
+@pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
+def test_notify_agent_gone_fails_cleanly(pyrunc, make_bundle, tmp_path, nnp):
+    import socket
+    import threading
+    path = str(tmp_path / "rude.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def rude():  # accept, then hang up before the runtime sends anything
+        conn, _ = srv.accept()
+        conn.close()
+    t = threading.Thread(target=rude, daemon=True)
+    t.start()
+    sc = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+          "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+    b = seccomp_bundle(make_bundle, sc, "true", nnp=nnp)
+    cid = new_id()
+    r = pyrunc.cmd("create", "--bundle", b.path, cid)
+    t.join(10)
+    srv.close()
+    if nnp:  # the filter is loaded at start, just before execve
+        assert r.code == 0, r
+        r = pyrunc.cmd("start", cid)
+    else:
+        assert pyrunc.ids() == []  # create failed and left nothing
+    assert r.code != 0
+    assert "linux.seccomp.listenerPath: cannot send the seccomp fd to %s: Broken pipe" % path \
+        in r.err, r
+    assert r.err.count("\n") == 1
+
+
 def test_notify_on_sendmsg_is_refused(pyrunc, make_bundle, tmp_path):
     sc = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": str(tmp_path / "a.sock"),
           "syscalls": [{"names": ["sendmsg"], "action": "SCMP_ACT_NOTIFY"}]}
