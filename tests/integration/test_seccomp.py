@@ -17,9 +17,9 @@ import sys
 import pytest
 
 from pyrunc.seccomp import bpf
-from tests.helpers import REPO, new_id
+from tests.helpers import SHARED, REPO, new_id
 
-CLIENTS = "/work/shared/reference/clients"
+CLIENTS = os.path.join(SHARED, "reference", "clients")
 CONTAINERS_PROFILE = "/usr/share/containers/seccomp.json"
 AGENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seccomp_agent.py")
 SIGSYS_STATUS = 128 + 31

@@ -13,9 +13,10 @@ import pytest
 
 from pyrunc import jsonio
 from pyrunc.spec import schema
+from tests.helpers import SHARED
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLIENTS = "/work/shared/reference/clients"
+CLIENTS = os.path.join(SHARED, "reference", "clients")
 SCHEMA_FILES = ("config-schema.json", "config-linux.json", "defs.json", "defs-linux.json",
                 "state-schema.json")
 

@@ -13,8 +13,9 @@ import pytest
 
 from pyrunc.seccomp import bpf, compile_filter, consts as K, enosys
 from pyrunc.seccomp._lib import Libseccomp
+from tests.helpers import SHARED
 
-CLIENTS = "/work/shared/reference/clients"
+CLIENTS = os.path.join(SHARED, "reference", "clients")
 pytestmark = pytest.mark.skipif(platform.machine() != "x86_64",
                                 reason="syscall numbers below are x86_64's")
 

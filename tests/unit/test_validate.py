@@ -14,8 +14,9 @@ from pyrunc.linux import capnames
 from pyrunc.spec import validate
 from pyrunc.spec.default import default_spec
 from pyrunc.spec.validate import validate_config, validate_state
+from tests.helpers import SHARED
 
-CLIENTS = "/work/shared/reference/clients"
+CLIENTS = os.path.join(SHARED, "reference", "clients")
 RUNC = "/usr/sbin/runc"
 
 
