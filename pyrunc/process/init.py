@@ -62,19 +62,15 @@ def _preload():
 def child_main(ctx):
     """Entry point of the forked child; never returns."""
     ch = Channel(ctx.sync_fd)
-    code = 1
     try:
         _child(ctx, ch)
     except PyruncError as e:
         _report(ch, str(e))
     except OSError as e:
-        if os.environ.get("PYRUNC_DEBUG_INIT"):
-            import traceback
-            traceback.print_exc()
         _report(ch, "%s: %s" % (e.filename or "init", e.strerror))
     except BaseException as e:  # a bug: still one line for the user, never a traceback
         _report(ch, "container init failed: %s: %s" % (type(e).__name__, e))
-    os._exit(code)
+    os._exit(1)
 
 
 def _report(ch, msg):
