@@ -35,6 +35,8 @@ its host process. So:
   init is reparented to it; it waits for it and exits with its status. That is how
   ``Container.wait()`` and ``Runtime.run()`` know the exit code (runc itself cannot tell a
   detached container's status; containerd's shim plays the same role).
+* ``Runtime.run`` is create (worker) + start + wait + delete, not ``pyrunc run``: the same
+  lifecycle calls, with the worker as the waiting parent.
 * **everything that does not fork runs in-process**: ``start`` (a socket connect),
   ``state``, ``list``, ``kill``, ``delete``, ``pause``, ``resume``, ``update``, ``stats``,
   ``processes`` (hooks, when a config has them, run through ``subprocess``, which is safe).
@@ -376,7 +378,8 @@ class Runtime:
         from pyrunc.container.state import check_id
         check_id(cid)
         workdir = tempfile.mkdtemp(prefix="pyrunc-api-")
-        streams = None
+        streams = proc = report = None
+        existed = True
         try:
             if config is not None:
                 bundle = _write_bundle(workdir, config, rootfs)
@@ -402,9 +405,6 @@ class Runtime:
                 try:
                     report = _read_report(rfd, self.create_timeout)
                 except TimeoutError:
-                    _kill_group(proc)
-                    if not existed:
-                        self._force_delete(cid)
                     raise api_errors.Timeout("create %s" % cid, self.create_timeout,
                                              container_id=cid) from None
             finally:
@@ -412,17 +412,19 @@ class Runtime:
             if report is None or "pid" not in report:
                 err = _worker_failure(report, proc, streams, "create", cid)
                 proc.wait()
-                if report is None and not existed:
-                    # the worker died mid-way (no error report): remove what it left
-                    self._force_delete(cid)
                 raise err
         except BaseException:
+            if proc is not None and not (report and "pid" in report):
+                # interrupted (or failed) before the container was ours: leave nothing
+                if proc.poll() is None:
+                    _kill_group(proc)
+                if not existed:
+                    self._force_delete(cid)
             if streams is not None:
                 streams.close()
             _rmtree(workdir)
             raise
-        c = Container(self, cid, _worker=proc, _streams=streams, _workdir=workdir,
-                      _pid=report["pid"])
+        c = Container(self, cid, _worker=proc, _streams=streams, _workdir=workdir)
         with self._lock:
             self._owned[cid] = c
         return c
@@ -506,7 +508,7 @@ class Container:
     shim (so ``wait()`` knows the exit code). As a context manager it is force-deleted on
     exit, even when the block raises."""
 
-    def __init__(self, runtime, cid, *, _worker=None, _streams=None, _workdir=None, _pid=0):
+    def __init__(self, runtime, cid, *, _worker=None, _streams=None, _workdir=None):
         if not isinstance(runtime, Runtime):
             runtime = Runtime(runtime if runtime is not None else DEFAULT_ROOT)
         self.runtime = runtime
@@ -514,8 +516,6 @@ class Container:
         self._worker = _worker
         self._streams = _streams
         self._workdir = _workdir
-        self._pid = _pid
-        self._result = None
 
     def __repr__(self):
         return "Container(%r, root=%r)" % (self.id, self.runtime.root)
@@ -571,7 +571,7 @@ class Container:
         try:
             self._call(lifecycle.delete, force)
         finally:
-            if force or not self.runtime.exists(self.id):
+            if not self.runtime.exists(self.id):
                 self._reap_worker()
                 self.runtime._forget(self.id)
                 if self._workdir:

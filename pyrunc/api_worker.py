@@ -102,11 +102,14 @@ def main(argv):
     return 2
 
 
-# Run by the API as ``python -I -S -c BOOT PATHS ARGS...``: PATHS is the caller's sys.path
-# joined with newlines (no site: the caller's path already has what site would add).
+# Run by the API as ``python -I -S -c BOOT PATHS ARGS...``: PATHS is the directory holding
+# the pyrunc package, then the caller's sys.path, joined with newlines (no site: the caller's
+# path already has what site added). pyrunc's directory goes first, as in the launcher; the
+# caller's entries go after the interpreter's own, so they cannot shadow the stdlib.
 BOOT = ("import sys\n"
         "p = [x for x in sys.argv[1].split('\\n') if x]\n"
-        "sys.path[:0] = [x for x in p if x not in sys.path]\n"
+        "sys.path[:0] = p[:1]\n"
+        "sys.path += [x for x in p[1:] if x not in sys.path]\n"
         "from pyrunc.api_worker import main\n"
         "sys.exit(main(sys.argv[2:]))\n")
 

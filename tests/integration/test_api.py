@@ -235,7 +235,8 @@ def test_invalid_config_raises_typed_error_with_field(rt, make_bundle):
     with pytest.raises(api_errors.InvalidConfig) as ei:
         rt.run(config=cfg("true"), rootfs=str(b.rootfs) + "-missing")
     assert ei.value.field == "root.path"
-    assert rt.ids() == [] and not os.listdir(rt.root) if os.path.isdir(rt.root) else True
+    assert rt.ids() == []
+    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []  # no state dir either
 
 
 def test_runtime_errors_are_the_runtime_classes(rt, make_bundle):
@@ -252,6 +253,11 @@ def test_runtime_errors_are_the_runtime_classes(rt, make_bundle):
         Container(rt, cid).kill()
     with pytest.raises(errors.PyruncError, match="invalid container id"):
         rt.create("bad/id", b.path)
+    # a failure inside the container's init, raised in the worker: same class, same text
+    c = cfg("true").builder().add_bind("/does/not/exist", "/x").build()
+    with pytest.raises(errors.ContainerInitError, match="/does/not/exist"):
+        rt.run(config=c, rootfs=b.rootfs)
+    assert rt.ids() == []
     # terminal without a console socket: create's own error, from the worker
     c = cfg("true").builder().set_terminal(True).build()
     with pytest.raises(errors.PyruncError, match="process.terminal"):
@@ -277,7 +283,8 @@ def test_state_transitions(rt, make_bundle):
         assert c.status == "paused"
         c.resume()
         assert c.status == "running"
-        assert c.processes() == [pid]
+        procs = c.processes()
+        assert procs == [pid], (procs, pid, c.state())
         assert isinstance(c.stats(), dict)
         c.update(pids={"limit": 50})
         c.kill("KILL")
