@@ -690,7 +690,8 @@ def main(argv=None):
     ap.add_argument("--jobs", "-j", type=int, default=1,
                     help="tests run at once (default 1: the cgroup tests share /cgrouptest)")
     ap.add_argument("--only", action="append", default=[], metavar="PATTERN",
-                    help="run only tests whose name (or path under --suite) matches this glob, or fully matches it as a regex; repeatable")
+                    help="run only tests whose name (or path under --suite) matches this glob, "
+                         "or fully matches it as a regex; repeatable")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per test (300)")
     ap.add_argument("--workdir", default=None,
                     help="where the tests run: it must hold 'runtimetest' and "
@@ -719,6 +720,9 @@ def main(argv=None):
     if not tests:
         print("no *.t programs under %s%s" % (a.suite, " matching --only" if a.only else ""),
               file=sys.stderr)
+        return 2
+    if a.expected and not os.path.exists(a.expected):
+        print("no expected-failures file %s" % a.expected, file=sys.stderr)
         return 2
     try:
         expectations = Expectations.load(a.expected)

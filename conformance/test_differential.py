@@ -176,7 +176,16 @@ def _symlink_rootfs(rootfs):
     os.symlink("../made/dir", os.path.join(rootfs, "dangling"))  # dangling, a directory
 
 
-ROOTFS_SETUP = {"symlink-destinations": _symlink_rootfs}
+def _cwd_root_only(c, w):
+    c["process"]["user"] = {"uid": 1000, "gid": 1000}
+    c["process"]["cwd"] = "/root"
+
+
+def _root_0700(rootfs):
+    os.chmod(os.path.join(rootfs, "root"), 0o700)
+
+
+ROOTFS_SETUP = {"symlink-destinations": _symlink_rootfs, "cwd-only-root-may-enter": _root_0700}
 
 CASES = {
     "default": None,
@@ -199,6 +208,7 @@ CASES = {
     "rootfs-propagation-rprivate": _propagation_private,
     "env-cwd": _env_cwd,
     "symlink-destinations": _symlink_destinations,
+    "cwd-only-root-may-enter": _cwd_root_only,
 }
 
 # -- the real clients' configs --------------------------------------------------------------
@@ -308,7 +318,7 @@ def observe(rt, config, workdir, template, run_args=(), rootfs_setup=None, expec
     cid = "diff-%s-%s" % (rt.name, uuid.uuid4().hex[:10])
     cg = None
     if cfg.get("linux", {}).get("cgroupsPath"):
-        cg = "/pyrunc-difftest/%s" % cid
+        cg = "/pyrunc-difftest-%s" % cid  # one level: no parent cgroup left behind
         cfg["linux"]["cgroupsPath"] = cg
     with open(os.path.join(bdir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)

@@ -180,18 +180,36 @@ def selinux_enabled():
 
 
 def probe_lsm(config, bundle):
+    """Labels the host can't apply fail create (runc does too); mountLabel is left out."""
     out = []
     proc = config.get("process") or {}
     if proc.get("apparmorProfile") and not apparmor_enabled():
-        out.append(_f(WARNING, "process.apparmorProfile", "AppArmor is not enabled on this "
-                      "host: the profile %r would be ignored (as runc does)"
-                      % proc["apparmorProfile"]))
-    for field, value in (("process.selinuxLabel", proc.get("selinuxLabel")),
-                         ("linux.mountLabel", _linux(config).get("mountLabel"))):
-        if value and not selinux_enabled():
-            out.append(_f(WARNING, field, "SELinux is not enabled on this host: the label %r "
-                          "would be ignored (as runc does)" % value))
+        out.append(_f(ERROR, "process.apparmorProfile", "AppArmor is not enabled on this host "
+                      "(remove the profile %r, or enable AppArmor)" % proc["apparmorProfile"]))
+    if proc.get("selinuxLabel") and not selinux_enabled():
+        out.append(_f(ERROR, "process.selinuxLabel", "SELinux is not enabled on this host "
+                      "(remove the label %r, or enable SELinux)" % proc["selinuxLabel"]))
+    if _linux(config).get("mountLabel") and not selinux_enabled():
+        out.append(_f(WARNING, "linux.mountLabel", "SELinux is not enabled on this host: the "
+                      "mount label would be left out (as runc does)"))
+    if _linux(config).get("intelRdt") is not None:
+        out.extend(_f(ERROR, f, m) for f, m in intel_rdt_problems(config))
     return out
+
+
+def intel_rdt_problems(config):
+    """pyrunc has no Intel RDT support: a config asking for it can't be honoured."""
+    if not os.path.isdir("/sys/fs/resctrl/info"):
+        return [("linux.intelRdt", "Intel RDT/CAT is not enabled on this host (no resctrl "
+                 "filesystem at /sys/fs/resctrl)")]
+    return [("linux.intelRdt", "Intel RDT is not supported by this pyrunc")]
+
+
+def probe_process(config, bundle):
+    if not config.get("process"):
+        return [_f(ERROR, "process", "a container needs a process to run (start MUST fail "
+                   "without one; pyrunc refuses it at create, as runc does)")]
+    return []
 
 
 def probe_time_namespace(config, bundle):
@@ -287,6 +305,6 @@ def probe_cgroups(config, bundle):
     return [_f(ERROR, field, msg) for field, msg in check(resources)]
 
 
-PROBES = (probe_rootfs, probe_rlimits, probe_user_namespace, probe_mounts, probe_sysctl,
+PROBES = (probe_process, probe_rootfs, probe_rlimits, probe_user_namespace, probe_mounts, probe_sysctl,
           probe_lsm, probe_time_namespace, probe_net_devices, probe_hooks, probe_executable,
           probe_seccomp, probe_cgroups)

@@ -42,6 +42,9 @@ def loads(text):
         obj, idx = _scanner(text, idx)
     except StopIteration as e:
         raise ValueError("expecting value at char %d" % e.value) from None
+    except RecursionError:
+        # a hostile document ([[[[...]]]] 100k deep) must be a one-line error, not a crash
+        raise ValueError("nested too deeply") from None
     except SystemError:
         # _json reports a syntax error as json.decoder.JSONDecodeError, looked up only in
         # sys.modules: without it imported that is a SystemError. Import it (error path only)
@@ -54,6 +57,27 @@ def loads(text):
     if idx != end:
         raise ValueError("extra data at char %d" % idx)
     return obj
+
+
+MAX_DEPTH = 200
+
+
+def too_deep(obj, limit=MAX_DEPTH):
+    """True if containers in ``obj`` nest more than ``limit`` levels (iteratively: a document
+    that only just parsed must not blow the stack later, when it is encoded or validated)."""
+    stack = [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, dict):
+            o = o.values()
+        elif not isinstance(o, list):
+            continue
+        if d > limit:
+            return True
+        for v in o:
+            if isinstance(v, (dict, list)):
+                stack.append((v, d + 1))
+    return False
 
 
 def _default(obj):

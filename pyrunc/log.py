@@ -9,7 +9,14 @@ and a failing one appends exactly one line.
 import os
 import sys
 
-_state = {"path": None, "format": "text", "debug": False}
+_state = {"path": None, "format": "text", "debug": False, "sink": None}
+
+
+def set_sink(fn):
+    """Send warnings and debug lines to ``fn(level, msg)`` instead of writing them: the init
+    runs after pivot_root, where the --log path no longer exists, so it forwards them to the
+    parent over its sync channel (runc does the same with a log pipe)."""
+    _state["sink"] = fn
 
 
 def configure(path=None, fmt="text", debug=False):
@@ -26,7 +33,24 @@ def _line(level, msg):
     return 'time="%s" level=%s msg="%s"\n' % (t, level, q)
 
 
+def emit(level, msg):
+    """Write a line forwarded by the init (see set_sink)."""
+    if level == "warning":
+        warning(msg)
+    elif level == "debug":
+        debug(msg)
+    else:
+        _append(level, msg)
+
+
 def _append(level, msg):
+    sink = _state["sink"]
+    if sink is not None and level != "error":
+        try:
+            sink(level, msg)
+        except OSError:
+            pass
+        return True
     path = _state["path"]
     if not path:
         return False
@@ -41,7 +65,16 @@ def _append(level, msg):
     return True
 
 
+def one_line(msg):
+    """Errors are one line (clients take the last line of stderr or of the log): a newline
+    from a path or value in the config is shown escaped."""
+    if "\n" in msg or "\r" in msg:
+        msg = msg.replace("\r", "\\r").replace("\n", "\\n")
+    return msg
+
+
 def error(msg):
+    msg = one_line(msg)
     _append("error", msg)
     try:
         sys.stderr.write(msg + "\n")

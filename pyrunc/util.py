@@ -3,6 +3,8 @@
 import os
 import time
 
+from pyrunc.testing import killpoint
+
 
 def write_atomic(path, data, mode=0o644, durable=False):
     """Write ``data`` (str or bytes) to ``path`` so readers see the old or the new file, never
@@ -16,7 +18,11 @@ def write_atomic(path, data, mode=0o644, durable=False):
     tmp = os.path.join(d, ".%s.%d" % (name, os.getpid()))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:
+            # a nearly full filesystem takes part of a write and refuses the rest: a short
+            # count, not an error; renaming that would install a truncated file
+            view = view[os.write(fd, view):]
         if durable:
             os.fsync(fd)
     except BaseException:
@@ -24,6 +30,7 @@ def write_atomic(path, data, mode=0o644, durable=False):
         os.unlink(tmp)
         raise
     os.close(fd)
+    killpoint("write-atomic:before-rename")
     os.rename(tmp, path)
 
 

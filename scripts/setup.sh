@@ -7,12 +7,21 @@ TOP=$PWD
 if [ "${1:-}" != "--no-apt" ]; then
   export DEBIAN_FRONTEND=noninteractive
   need=()
-  for p in busybox-static runc crun libseccomp2 iproute2 strace uidmap python3-cffi-backend util-linux golang-github-containers-common; do
+  # second line: the real clients of tests/e2e (podman, containerd + ctr, docker)
+  for p in busybox-static runc crun libseccomp2 iproute2 strace uidmap python3-cffi-backend util-linux golang-github-containers-common \
+           podman conmon netavark aardvark-dns catatonit containerd docker.io iptables; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
+    # policy-rc.d (exit 101) keeps the packages from starting containerd/dockerd services
+    made_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+      made_policy=1
+    fi
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+    [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
   fi
 fi
 PY=${PYTHON:-python3}

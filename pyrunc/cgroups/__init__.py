@@ -65,7 +65,10 @@ class Manager:
         self.paths = paths
 
     @classmethod
-    def for_container(cls, cgroups_path, cid):
+    def for_container(cls, cgroups_path, cid, systemd=False):
+        if systemd:
+            from pyrunc.cgroups.systemd import SystemdManager
+            return SystemdManager.for_container(cgroups_path, cid)
         inner = resolve_path(cgroups_path, cid)
         if ".." in inner.split("/"):
             raise PyruncError("linux.cgroupsPath: %r must not contain '..'" % cgroups_path)

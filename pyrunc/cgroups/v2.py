@@ -111,9 +111,8 @@ def _cpu(d, cpu, w):
     quota, period = cpu.get("quota") or 0, cpu.get("period") or 0
     if quota or period:
         val = "max" if quota <= 0 else str(quota)
-        if not quota and update_keep(d):
-            # period alone: keep the current quota
-            val = common.read(d, "cpu.max").split()[0]
+        if not quota and common.exists(d, "cpu.max"):
+            val = common.read(d, "cpu.max").split()[0]   # a period alone keeps the quota
         w.write("cpu.quota" if quota else "cpu.period", d, "cpu.max",
                 "%s %d" % (val, period or 100000))
     if set_(cpu.get("burst")):
@@ -123,10 +122,6 @@ def _cpu(d, cpu, w):
     if set_(cpu.get("realtimeRuntime")) or set_(cpu.get("realtimePeriod")):
         f = "cpu.realtimeRuntime" if set_(cpu.get("realtimeRuntime")) else "cpu.realtimePeriod"
         w.fail(f, "realtime scheduling groups are not supported on cgroup v2")
-
-
-def update_keep(d):
-    return common.exists(d, "cpu.max")
 
 
 def _cpuset(d, cpu, w):

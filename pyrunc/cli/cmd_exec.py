@@ -30,6 +30,9 @@ def load_process_file(path):
         raise PyruncError("--process %s: invalid JSON: %s" % (path, e)) from None
     if not isinstance(proc, dict):
         raise PyruncError("--process %s: not a JSON object" % path)
+    if jsonio.too_deep(proc):
+        raise PyruncError("--process %s: nested more than %d levels deep" % (
+            path, jsonio.MAX_DEPTH))
     # validated as the `process` of a minimal config: the same schema, the same messages
     problem = config_problem({"ociVersion": "1.2.0", "root": {"path": "/"}, "process": proc})
     if problem is not None:

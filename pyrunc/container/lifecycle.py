@@ -8,6 +8,7 @@ import os
 
 from pyrunc import errors, util
 from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_ids
+from pyrunc.testing import killpoint
 
 
 class CreateOptions:
@@ -29,12 +30,15 @@ class CreateOptions:
 
 
 def _mkdir_state(root, cid):
-    os.makedirs(root, 0o700, exist_ok=True)
     d = os.path.join(root, cid)
     try:
+        os.makedirs(root, 0o700, exist_ok=True)
         os.mkdir(d, 0o700)
     except FileExistsError:
         raise errors.ContainerExists(cid) from None
+    except OSError as e:  # e.g. ENOSPC on a full --root: one line, not a traceback
+        raise errors.PyruncError("creating state directory %s: %s" % (d, e.strerror)) \
+            from None
     return d
 
 
@@ -58,6 +62,14 @@ def create(root, cid, opts):
     bundle = os.path.abspath(opts.bundle)
     from pyrunc.spec.load import load_bundle
     config, rootfs = load_bundle(bundle)
+    if not any(ns.get("type") == "mount" for ns in
+               (config.get("linux") or {}).get("namespaces") or ()):
+        # the rootfs mounts, pivot_root and the old root's unmount would all act on the
+        # caller's own mount namespace: every process on the host would find itself in the
+        # container's rootfs (found while building the config fuzzer). runc chroots instead
+        # and leaves its mounts on the host; neither is acceptable, so refuse
+        raise errors.PyruncError("linux.namespaces: a mount namespace is required (pyrunc "
+                                 "sets up the rootfs in the container's own mount namespace)")
     if opts.systemd_cgroup:
         raise errors.PyruncError("--systemd-cgroup: the systemd cgroup driver needs systemd "
                                  "running as PID 1, and it is not on this host")
@@ -69,6 +81,11 @@ def create(root, cid, opts):
                                  "pivot_root (--no-pivot)")
     if opts.extra_env and config.get("process"):
         config["process"]["env"] = list(config["process"].get("env") or []) + opts.extra_env
+    from pyrunc import hostcheck
+    for probe in (hostcheck.probe_process, hostcheck.probe_lsm):
+        for level, field, msg in probe(config, bundle):
+            if level == hostcheck.ERROR:
+                raise errors.ConfigError("%s: %s" % (field, msg))
     if (config.get("linux") or {}).get("netDevices"):
         from pyrunc import netdev
         netdev.check(config)
@@ -79,8 +96,9 @@ def create(root, cid, opts):
     if not terminal and opts.console_socket:
         raise errors.PyruncError("--console-socket given but process.terminal is false")
     statedir = _mkdir_state(root, cid)
+    killpoint("create:state-dir-made")
     st = ContainerState(root, cid)
-    st.lock()
+    st.lock(reload=False)
     cg = None
     made = []
     init_pid = 0
@@ -99,6 +117,14 @@ def create(root, cid, opts):
         linux = config.get("linux") or {}
         _check_cgroup_path(linux.get("cgroupsPath", ""))
         cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid)
+        # recorded before anything is made: a creator killed at any later step leaves a
+        # "stopped" container (the creator is gone) whose delete finds what to remove
+        me = util.proc_stat(os.getpid())
+        st.data = {"ociVersion": "1.2.0", "id": cid, "pid": 0, "bundle": bundle,
+                   "rootfs": rootfs, "created": util.rfc3339_now(), "owner": "",
+                   "cgroup_paths": cg.paths, "creating": [os.getpid(), me[1] if me else 0]}
+        st.save()
+        killpoint("create:state-saved")
         try:
             made = cg.create()
         except PermissionError:
@@ -110,13 +136,16 @@ def create(root, cid, opts):
                 log.warning("linux.resources ignored: no writable cgroup for this rootless "
                             "container (delegate one, e.g. via systemd)")
             cg = None
+        killpoint("create:cgroups-made")
         if cg is not None:
             cg.apply_resources(linux.get("resources") or {})
+        killpoint("create:resources-applied")
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(
             idmap.wants_idmap(m) for m in config.get("mounts") or ()) else {}
         dirfd = os.open(statedir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         sock = _listen(dirfd)
+        killpoint("create:listening")
         nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
         ctx = initmod.InitContext(
             cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
@@ -127,7 +156,6 @@ def create(root, cid, opts):
             new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
             in_userns="user" in nss, console_sock=csock,
             parent_fds=(st._lockfd,))
-        me = util.proc_stat(os.getpid())
         st.data = {
             "ociVersion": "1.2.0",
             "id": cid,
@@ -147,12 +175,15 @@ def create(root, cid, opts):
             "config": config,
         }
         st.save()
+        killpoint("create:config-saved")
 
         def record_pid(pid):
             stat = util.proc_stat(pid)
             st.data["pid"] = pid
             st.data["pid_start"] = stat[1] if stat else 0
             st.save()
+            killpoint("create:pid-saved")
+
         def runtime_hooks(pid):
             if linux.get("netDevices"):
                 from pyrunc import netdev
@@ -161,8 +192,10 @@ def create(root, cid, opts):
             if config.get("hooks"):
                 from pyrunc import hooks
                 state = hooks.state_json(cid, "creating", pid, bundle, config.get("annotations"))
+                killpoint("create:hooks-before")
                 hooks.run_all(config, "prestart", state)
                 hooks.run_all(config, "createRuntime", state)
+                killpoint("create:hooks-after")
         try:
             init_pid = parent.spawn_init(ctx, cg, on_hooks=runtime_hooks, on_pid=record_pid)
         finally:
@@ -172,13 +205,16 @@ def create(root, cid, opts):
                 csock.close()
             for fd in idmap_fds.values():
                 os.close(fd)
+        killpoint("create:spawned")
         if relay_end is not None:
             opts.master_fd = console.recv_master(relay_end)
             relay_end.close()
         del st.data["creating"]
         st.save()
+        killpoint("create:creating-cleared")
         if opts.pid_file:
             util.write_atomic(os.path.abspath(opts.pid_file), str(init_pid), 0o644)
+            killpoint("create:pid-file-written")
         return init_pid
     except BaseException:
         if init_pid:
@@ -240,12 +276,15 @@ def start(root, cid):
             raise errors.ContainerStopped(cid)
         if status != "created":
             raise errors.PyruncError("cannot start an already %s container" % status)
+        killpoint("start:checked")
         try:
             s = _connect(st.dir)
         except OSError as e:
             raise errors.PyruncError("cannot start container: %s" % e.strerror) from None
         try:
+            killpoint("start:connected")
             s.sendall(b"\0")
+            killpoint("start:go-sent")
             reply = b""
             while True:
                 chunk = s.recv(4096)
@@ -254,10 +293,12 @@ def start(root, cid):
                 reply += chunk
         finally:
             s.close()
+        killpoint("start:replied")
         try:
             os.unlink(os.path.join(st.dir, START_SOCK))
         except FileNotFoundError:
             pass
+        killpoint("start:sock-removed")
         if reply:
             raise errors.PyruncError("unable to start container process: %s" %
                                      reply.decode(errors="replace"))
@@ -266,6 +307,7 @@ def start(root, cid):
             from pyrunc import hooks
             hooks.run_all_warn(config, "poststart", hooks.state_json(
                 cid, "running", st.pid, st.data.get("bundle"), config.get("annotations")))
+            killpoint("start:poststart-done")
 
 
 def state(root, cid):
@@ -339,6 +381,7 @@ def delete(root, cid, force=False):
         if status in ("running", "paused") and not force:
             raise errors.PyruncError("cannot delete container %s that is not stopped: %s"
                                      % (cid, status))
+        killpoint("delete:locked")
         destroy(st)
     finally:
         st.unlock()
@@ -353,14 +396,19 @@ def destroy(st):
             from pyrunc import netdev
             netdev.move_out(config, st.pid)
         _kill_quiet(st.pid, 9)
+        killpoint("delete:init-killed")
     if cg is not None:
         _cleanup_cgroups(cg)
+        killpoint("delete:cgroups-removed")
     _wait_gone(st)
+    killpoint("delete:init-gone")
     _rmtree(st.dir)
+    killpoint("delete:dir-removed")
     if (config.get("hooks") or {}).get("poststop"):
         from pyrunc import hooks
         hooks.run_all_warn(config, "poststop", hooks.state_json(
             st.id, "stopped", 0, st.data.get("bundle"), config.get("annotations")))
+        killpoint("delete:poststop-done")
 
 
 def _wait_gone(st, timeout=5.0):
@@ -392,6 +440,7 @@ def _cleanup_cgroups(cg):
         for pid in pids:
             _kill_quiet(pid, 9)
         time.sleep(0.002)
+    killpoint("cleanup:cgroup-emptied")
     cg.destroy()
 
 
@@ -409,6 +458,7 @@ def _rmtree(path):
                 os.unlink(os.path.join(path, name))
             except IsADirectoryError:
                 _rmtree(os.path.join(path, name))
+        killpoint("rmtree:files-removed")
         os.rmdir(path)
     except FileNotFoundError:
         pass
@@ -454,10 +504,12 @@ def exec_process(root, cid, proc, opts):
     finally:
         if csock is not None:
             csock.close()
+    killpoint("exec:spawned")
     if relay_end is not None:
         from pyrunc import console
         opts.master_fd = console.recv_master(relay_end)
         relay_end.close()
     if opts.pid_file:
         util.write_atomic(os.path.abspath(opts.pid_file), str(pid), 0o644)
+        killpoint("exec:pid-file-written")
     return pid

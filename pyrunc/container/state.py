@@ -55,24 +55,35 @@ class ContainerState:
         if not valid_id(cid):
             raise errors.ContainerNotExist(cid)
         st = cls(root, cid)
-        try:
-            st.data = jsonio.load_file(os.path.join(st.dir, STATE_FILE))
-        except FileNotFoundError:
-            if not os.path.isdir(st.dir):
-                raise errors.ContainerNotExist(cid) from None
-            # a create killed before its first write: nothing to report, but deletable
-            st.data = {"corrupt": True}
-        except (ValueError, UnicodeDecodeError):
-            # written atomically, so a bad file was not written by us: still deletable
-            st.data = {"corrupt": True}
+        st._read()
         return st
 
+    def _read(self):
+        try:
+            self.data = jsonio.load_file(os.path.join(self.dir, STATE_FILE))
+        except FileNotFoundError:
+            if not os.path.isdir(self.dir):
+                raise errors.ContainerNotExist(self.id) from None
+            # a create killed before its first write: nothing to report, but deletable
+            self.data = {"corrupt": True}
+        except (ValueError, UnicodeDecodeError):
+            # written atomically, so a bad file was not written by us: still deletable
+            self.data = {"corrupt": True}
+
     def save(self):
-        util.write_atomic(os.path.join(self.dir, STATE_FILE), jsonio.dumps(self.data), 0o600)
+        path = os.path.join(self.dir, STATE_FILE)
+        try:
+            util.write_atomic(path, jsonio.dumps(self.data), 0o600)
+        except OSError as e:  # e.g. ENOSPC: one line naming the file, not a traceback
+            raise errors.PyruncError("saving container state %s: %s" % (path, e.strerror)) \
+                from None
 
     # -- locking ---------------------------------------------------------------------------
-    def lock(self):
-        """Take the container's exclusive lock; ContainerNotExist if it vanished meanwhile."""
+    def lock(self, reload=True):
+        """Take the container's exclusive lock; ContainerNotExist if it vanished meanwhile.
+
+        The state is then read again: what ``load`` read before the wait is stale if the
+        holder was a create (its "creating" marker, no pid yet) or any command that saved."""
         try:
             fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -82,6 +93,12 @@ class ContainerState:
             os.close(fd)
             raise errors.ContainerNotExist(self.id)
         self._lockfd = fd
+        if reload:
+            try:
+                self._read()
+            except BaseException:
+                self.unlock()
+                raise
         return self
 
     def unlock(self):

@@ -130,6 +130,16 @@ def apply_caps(caps, top):
         caps = {}
     eff, perm, inh = (cap_mask(caps.get(k)) for k in ("effective", "permitted", "inheritable"))
     limit = (1 << (top + 1)) - 1
+    # capabilities this runtime does not hold itself can't be granted: config.md says to log
+    # and go on, and runc skips them with a warning
+    held = libc.capget()[1]
+    missing = (eff | perm | inh) & limit & ~held
+    if missing:
+        from pyrunc import log
+        log.warning("process.capabilities: ignoring %s, not available to the runtime on this "
+                    "host" % ", ".join(_cap_name(c) for c in range(top + 1)
+                                       if missing & (1 << c)))
+        limit &= held
     libc.capset(eff & limit, perm & limit, inh & limit)
     libc.prctl(C.PR_CAP_AMBIENT, C.PR_CAP_AMBIENT_CLEAR_ALL)
     amb = cap_mask(caps.get("ambient")) & limit
@@ -289,6 +299,9 @@ def lookup_executable(arg0, env):
 def check_cwd_inside():
     """CVE-2024-21626: a cwd reached through a leaked host fd is outside the container's root;
     the kernel then reports it as "(unreachable)/...", never as an absolute path."""
-    cwd = os.getcwd()
+    try:
+        cwd = os.getcwd()  # glibc turns the kernel's "(unreachable)/..." into ENOENT
+    except OSError:
+        cwd = ""
     if not cwd.startswith("/"):
         raise PyruncError("process.cwd: the working directory is outside the container")

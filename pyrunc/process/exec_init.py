@@ -69,6 +69,8 @@ def _preload():
 
 def _child(ctx, ch):
     libc.prctl(C.PR_SET_DUMPABLE, 0)
+    from pyrunc import log
+    log.set_sink(lambda level, msg: ch.send("log", level=level, msg=msg))
     _preload()
     config = ctx.config
     linux = config.get("linux") or {}

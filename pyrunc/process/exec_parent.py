@@ -7,6 +7,7 @@ from pyrunc import errors
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
 from pyrunc.process.sync import Channel
+from pyrunc.testing import killpoint
 
 
 def spawn(ctx, cgroup_manager):
@@ -22,6 +23,7 @@ def spawn(ctx, cgroup_manager):
         finally:
             os._exit(255)
     os.close(cfd)
+    killpoint("exec:forked")
     ch = Channel(pfd)
     pid = 0
     try:
@@ -34,13 +36,20 @@ def spawn(ctx, cgroup_manager):
             kind = msg["type"]
             if kind == "error":
                 raise errors.PyruncError(msg["message"])
+            if kind == "log":
+                from pyrunc import log
+                log.emit(msg.get("level", "warning"), msg.get("msg", ""))
+                continue
             if kind == "pid":
                 pid = msg["pid"]
                 _reap(child)
+                killpoint("exec:pid-received")
             elif kind == "ready":
                 if cgroup_manager is not None:
                     cgroup_manager.add(pid)
+                killpoint("exec:cgroup-joined")
                 ch.send("ok", pid=pid)
+                killpoint("exec:ok-sent")
     except BaseException:
         for p in (pid, child):
             if p:

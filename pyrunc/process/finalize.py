@@ -47,16 +47,24 @@ class Finalizer:
         top = attrs.last_cap()
         caps = proc.get("capabilities")
         attrs.drop_bounding(attrs.cap_mask((caps or {}).get("bounding")), top)
+        cwd = proc.get("cwd") or "/"
+        # as runc: enter cwd while still root (so a cwd only root may enter, like /root, works
+        # for any user), and once more after the user switch if that failed
+        try:
+            os.chdir(cwd)
+            in_cwd = True
+        except OSError:
+            in_cwd = False
         libc.prctl(C.PR_SET_KEEPCAPS, 1)
         attrs.switch_user(proc.get("user") or {})
         # a uid/gid change resets "dumpable" to fs.suid_dumpable: stay non-dumpable until
         # execve, or the container could open /proc/<us>/exe, the host's Python (CVE-2019-5736)
         libc.prctl(C.PR_SET_DUMPABLE, 0)
-        cwd = proc.get("cwd") or "/"
-        try:
-            os.chdir(cwd)
-        except OSError as e:
-            raise PyruncError("process.cwd %s: %s" % (cwd, e.strerror)) from None
+        if not in_cwd:
+            try:
+                os.chdir(cwd)
+            except OSError as e:
+                raise PyruncError("process.cwd %s: %s" % (cwd, e.strerror)) from None
         attrs.check_cwd_inside()
         libc.prctl(C.PR_SET_KEEPCAPS, 0)
         attrs.apply_caps(caps, top)
@@ -66,6 +74,7 @@ class Finalizer:
         if self.nnp:
             libc.prctl(C.PR_SET_NO_NEW_PRIVS, 1)
         apparmor_on_exec(proc.get("apparmorProfile"))
+        selinux_on_exec(proc.get("selinuxLabel"))
         fd_hygiene(self.preserve_fds)
         reset_signals()
 
@@ -95,39 +104,36 @@ def reset_signals():
 
 
 def apparmor_on_exec(profile):
-    """Ask AppArmor to confine the process on execve (``exec <profile>``). On a host without
-    AppArmor the profile is ignored, as runc does (`pyrunc check` warns about it)."""
+    """Ask AppArmor to confine the process on execve (``exec <profile>``). A profile that
+    can't be applied fails, as in runc (config.md: what can't be applied MUST fail)."""
     if not profile:
         return
     from pyrunc import hostcheck
     if not hostcheck.apparmor_enabled():
+        raise PyruncError("process.apparmorProfile %s: AppArmor is not enabled on this host "
+                          "(remove the profile, or enable AppArmor)" % profile)
+    for path in ("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"):
+        try:
+            with open(path, "w") as f:
+                f.write("exec " + profile)
+            return
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise PyruncError("process.apparmorProfile %s: %s (is the profile loaded? see "
+                              "aa-status)" % (profile, e.strerror)) from None
+
+
+def selinux_on_exec(label):
+    """SELinux exec label; without SELinux this is an error, as in runc."""
+    if not label:
         return
-    # CVE-2019-16884 / CVE-2025-52881: the label must reach the kernel, not a file of the
-    # container's making: from a checked procfs root, crossing no mount and no magic link,
-    # onto a file checked to be on procfs
-    from pyrunc.rootfs import paths
-    paths.require_procfs("process.apparmorProfile")
-    procfd = os.open("/proc", C.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    from pyrunc import hostcheck
+    if not hostcheck.selinux_enabled():
+        raise PyruncError("process.selinuxLabel %s: SELinux is not enabled on this host "
+                          "(remove the label, or enable SELinux)" % label)
     try:
-        for rel in ("thread-self/attr/apparmor/exec", "thread-self/attr/exec"):
-            try:
-                fd = libc.openat2(procfd, rel, os.O_WRONLY, C.RESOLVE_BENEATH |
-                                  C.RESOLVE_NO_XDEV | C.RESOLVE_NO_MAGICLINKS)
-            except FileNotFoundError:
-                continue
-            except OSError as e:
-                raise PyruncError("process.apparmorProfile %s: %s" % (profile, e.strerror)) \
-                    from None
-            try:
-                if paths.fs_type(fd) != paths.PROC_SUPER_MAGIC:
-                    raise PyruncError("process.apparmorProfile: /proc/%s is not on procfs"
-                                      % rel)
-                os.write(fd, ("exec " + profile).encode())
-                return
-            except OSError as e:
-                raise PyruncError("process.apparmorProfile %s: %s (is the profile loaded? "
-                                  "see aa-status)" % (profile, e.strerror)) from None
-            finally:
-                os.close(fd)
-    finally:
-        os.close(procfd)
+        with open("/proc/self/attr/exec", "w") as f:
+            f.write(label)
+    except OSError as e:
+        raise PyruncError("process.selinuxLabel %s: %s" % (label, e.strerror)) from None

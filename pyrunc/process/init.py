@@ -19,6 +19,7 @@ from pyrunc.linux import consts as C
 from pyrunc.linux import libc
 from pyrunc.process import attrs, finalize
 from pyrunc.process.sync import Channel
+from pyrunc.testing import killpoint
 
 
 class InitContext:
@@ -86,6 +87,8 @@ def _namespaces(config):
 
 def _child(ctx, ch):
     libc.prctl(C.PR_SET_DUMPABLE, 0)  # not ptrace-able/openable via /proc by the container
+    from pyrunc import log
+    log.set_sink(lambda level, msg: ch.send("log", level=level, msg=msg))
     for fd in ctx.parent_fds:
         # a flock belongs to the open file: our inherited copy would hold the container's
         # lock for as long as the init lives
@@ -160,6 +163,7 @@ def _child(ctx, ch):
             f.write(lines)
     needs_fork = new_flags & (C.CLONE_NEWPID | C.CLONE_NEWTIME) or any(
         j[0] in ("pid", "time") for j in joins)
+    killpoint("init:namespaces-made")
     if needs_fork:
         pid = os.fork()
         if pid:
@@ -167,6 +171,10 @@ def _child(ctx, ch):
             os._exit(0)
     else:
         ch.send("pid", pid=os.getpid())
+    # nothing more until the parent has recorded our pid: should it die first, EOF ends us
+    # here rather than leave a process that no state file names
+    ch.expect("ok")
+    killpoint("init:pid-recorded")
     _init(ctx, ch, new_flags)
 
 
@@ -208,6 +216,7 @@ def _init(ctx, ch, new_flags):
     from pyrunc.rootfs import setup
     rootfd = setup.prepare(config, ctx.rootfs, ctx.bundle, ctx)
     os.close(rootfd)
+    killpoint("init:rootfs-prepared")
     if hooks.get("prestart") or hooks.get("createRuntime") or linux.get("netDevices"):
         # the parent moves netDevices in and runs these hooks, in the runtime's namespaces
         ch.send("runtime-hooks")
@@ -230,10 +239,12 @@ def _init(ctx, ch, new_flags):
 
     ch.send("ready")
     ch.expect("ok")  # the parent has put us in our cgroup and run the runtime hooks
+    killpoint("init:ready-acked")
 
     fin.apply()
     ch.send("done")
     ch.close()
+    killpoint("init:done-sent")
     _wait_start_and_exec(ctx, fin)
 
 
@@ -252,7 +263,8 @@ def _setup_terminal(ctx, proc):
 def _hooks(ctx, kind, status):
     from pyrunc import hooks
     c = ctx.config
-    hooks.run_all(c, kind, hooks.state_json(ctx.cid, status, ctx.host_pid,
+    # runtime.md: for hooks run in the container namespace, the pid as the container sees it
+    hooks.run_all(c, kind, hooks.state_json(ctx.cid, status, os.getpid(),
                                             ctx.bundle, c.get("annotations")))
 
 

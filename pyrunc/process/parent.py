@@ -13,6 +13,7 @@ from pyrunc import errors
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
 from pyrunc.process.sync import Channel
+from pyrunc.testing import killpoint
 
 
 def _write_maps(pid, linux, rootless=False):
@@ -89,6 +90,7 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
         finally:
             os._exit(1)
     os.close(cfd)
+    killpoint("create:forked")
     ch = Channel(pfd)
     init_pid = 0
     try:
@@ -99,18 +101,28 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
             kind = msg["type"]
             if kind == "error":
                 raise errors.ContainerInitError(msg["message"])
+            if kind == "log":
+                from pyrunc import log
+                log.emit(msg.get("level", "warning"), msg.get("msg", ""))
+                continue
             if kind == "userns":
                 _write_maps(child, ctx.config.get("linux") or {}, ctx.rootless)
+                killpoint("create:userns-mapped")
                 ch.send("mapped")
             elif kind == "pid":
                 init_pid = msg["pid"]
                 if init_pid != child:
                     _reap(child)
+                killpoint("create:pid-received")
                 if on_pid is not None:
                     on_pid(init_pid)
+                # the init waits for this: if we die before its pid is on record, it sees
+                # EOF and exits at once, instead of living on where delete can't find it
+                ch.send("ok")
             elif kind == "cgroup":
                 if cgroup_manager is not None:
                     cgroup_manager.add(init_pid)
+                killpoint("create:cgroupns-joined")
                 ch.send("ok")
             elif kind == "runtime-hooks":
                 if on_hooks is not None:
@@ -121,8 +133,11 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
                     # join late: the init's Python memory stays charged outside the container;
                     # with a new cgroup ns it already joined (its ns root must be this cgroup)
                     cgroup_manager.add(init_pid)
+                killpoint("create:cgroups-joined")
                 ch.send("ok")
+                killpoint("create:ready-acked")
             elif kind == "done":
+                killpoint("create:done-received")
                 break
     except BaseException:
         if init_pid:

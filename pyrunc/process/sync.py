@@ -7,6 +7,7 @@ channel as ``{"type": "error", "message": ...}`` so create fails with that one l
 Messages, in order (init -> parent unless marked):
   userns            init has unshared a user namespace: write its id maps   parent -> "mapped"
   pid {"pid"}       the host pid of the process that will exec (after the pid-ns fork)
+                                                        parent -> "ok" once it is recorded
   cgroup            (only with a new cgroup namespace) put me in my cgroup   parent -> "ok"
   runtime-hooks     (only with prestart/createRuntime hooks) mounts are done,
                     the parent runs those hooks before pivot_root          parent -> "ok"

@@ -49,6 +49,19 @@ def _mount_setattr(fd, attr_set, attr_clr, recursive=True):
                  ffi.sizeof("struct mount_attr"))
 
 
+def _existing_dir_mode(rootfd, dest):
+    """Permission bits of ``dest`` in the rootfs if it is already a directory, else None."""
+    try:
+        fd = paths.open_in_root(rootfd, dest)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return stat.S_IMODE(st.st_mode) if stat.S_ISDIR(st.st_mode) else None
+
+
 def _copy_tree(src_dir, dst_dir):
     """tmpcopyup: copy what the image had at the destination into the new tmpfs."""
     import shutil
@@ -199,10 +212,16 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
         _after_bind(rootfd, dest, mo)
         return
 
+    # a tmpfs over a directory the image has keeps that directory's mode (runc chmods it
+    # after mounting; runc 1.2 passes it as mode=, which an explicit mode= option overrides)
+    keep_mode = _existing_dir_mode(rootfd, dest) if typ == "tmpfs" else None
     tfd = paths.ensure_target(rootfd, dest, True)
     try:
         check_destination(rootfd, tfd, m)
-        data = ",".join(mo.data) or None
+        mdata = list(mo.data)
+        if keep_mode is not None and not any(d.startswith("mode=") for d in mdata):
+            mdata.insert(0, "mode=%o" % keep_mode)
+        data = ",".join(mdata) or None
         flags = mo.flags & ~C.MS_REMOUNT
         copyup = "tmpcopyup" in mo.extensions and typ == "tmpfs"
         if readonly_later(m):

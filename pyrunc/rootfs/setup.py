@@ -60,7 +60,11 @@ def prepare(config, rootfs, bundle, ctx):
         devices.setup_dev(rootfd, config, ctx.in_userns)
     cwd = (config.get("process") or {}).get("cwd")
     if cwd:
-        os.close(paths.mkdir_all(rootfd, cwd))
+        try:
+            # inside the rootfs, no magic link: /proc/self/fd/N can't lead out (CVE-2024-21626)
+            os.close(paths.mkdir_all(rootfd, cwd))
+        except OSError as e:
+            raise PyruncError("process.cwd %s: %s" % (cwd, e.strerror)) from None
     return rootfd
 
 
@@ -138,7 +142,7 @@ def finalize(config):
             raise PyruncError("linux.readonlyPaths[%d] (%s): %s" % (i, p, e.strerror)) from None
     for i, p in enumerate(linux.get("maskedPaths") or ()):
         try:
-            mask_path(p, linux.get("mountLabel"))
+            mask_path(p, _mount_label(linux))
         except OSError as e:
             raise PyruncError("linux.maskedPaths[%d] (%s): %s" % (i, p, e.strerror)) from None
 
@@ -150,6 +154,14 @@ def _open_nofollow(path):
         return paths.open_in_root(rootfd, path)
     finally:
         os.close(rootfd)
+
+
+def _mount_label(linux):
+    """linux.mountLabel is an SELinux context: without SELinux runc leaves it out, as we do."""
+    label = linux.get("mountLabel")
+    if label and os.path.exists("/sys/fs/selinux/enforce"):
+        return label
+    return None
 
 
 def readonly_path(path):

@@ -22,11 +22,20 @@ def load_bundle(bundle):
         raise ConfigError("config.json: invalid JSON: %s" % e) from None
     if not isinstance(config, dict):
         raise ConfigError("config.json: the top level must be an object")
+    if jsonio.too_deep(config):
+        raise ConfigError("config.json: nested more than %d levels deep" % jsonio.MAX_DEPTH)
     from pyrunc.spec.validate import validate_config
     validate_config(config)
     root = config["root"]["path"]
-    rootfs = root if os.path.isabs(root) else os.path.join(bundle, root)
-    rootfs = os.path.realpath(rootfs)
+    # the bundle directory may be reached through symlinks (runc chdirs into it), but not
+    # root.path: a rootfs that is, or goes through, a symlink could be the host's "/" --
+    # runc refuses it the same way ("not an absolute path, or a symlink")
+    lexical = os.path.normpath(root if os.path.isabs(root) else
+                               os.path.join(os.path.realpath(bundle), root))
+    rootfs = os.path.realpath(lexical)
     if not os.path.isdir(rootfs):
         raise ConfigError("root.path: %s is not a directory" % rootfs)
+    if rootfs != lexical:
+        raise ConfigError("root.path: %s is a symlink or goes through one (to %s)" % (
+            root, rootfs))
     return config, rootfs

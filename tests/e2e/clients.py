@@ -196,7 +196,7 @@ def _sha256_file(path):
     return h.hexdigest()
 
 
-def write_docker_archive(rootfs, dest, ref=IMAGE):
+def write_docker_archive(rootfs, dest, ref=IMAGE, cmd=("/bin/sh",)):
     """Pack ``rootfs`` as a one-layer image in docker-archive form (what ``docker save``
     writes), which ``docker load``, ``podman load`` and ``ctr image import`` all read."""
     work = tempfile.mkdtemp(prefix="img-", dir=os.path.dirname(dest))
@@ -215,7 +215,7 @@ def write_docker_archive(rootfs, dest, ref=IMAGE):
         config = {
             "architecture": _goarch(), "os": "linux",
             "created": "2024-01-01T00:00:00Z",
-            "config": {"Env": [IMAGE_PATH_ENV], "Cmd": ["/bin/sh"]},
+            "config": {"Env": [IMAGE_PATH_ENV], "Cmd": list(cmd)},
             "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff_id]},
             "history": [{"created": "2024-01-01T00:00:00Z",
                          "created_by": "pyrunc tests/e2e: busybox rootfs"}],
@@ -259,6 +259,18 @@ def pids_with_arg(arg):
     for d in os.listdir("/proc"):
         if d.isdigit() and arg in _cmdline(int(d)):
             out.append(int(d))
+    return out
+
+
+def pids_named(comm):
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/comm" % d) as f:
+                if f.read().strip() == comm:
+                    out.append(int(d))
+        except (OSError, ValueError):
+            pass
     return out
 
 
@@ -333,6 +345,38 @@ def _errors(errs, fn, *a, **kw):
 
 # --- the clients ---------------------------------------------------------------------------------
 
+CONTAINERD_CONFIG = """version = 2
+root = "%(root)s"
+state = "%(state)s"
+[grpc]
+  address = "%(sock)s"
+[ttrpc]
+  address = "%(sock)s.ttrpc"
+[debug]
+  level = "info"
+# CRI (tests/e2e/test_cri.py): host-network pods only (no CNI here); the sandbox image is
+# built locally; the runtime is ours, with a private root
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/pause:latest"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "%(runc)s"
+        Root = "%(cri_root)s"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "%(cni)s/bin"
+    conf_dir = "%(cni)s/conf"
+"""
+PAUSE_IMAGE = "localhost/pause:latest"
+CRI_NAMESPACE = "k8s.io"
+
+
 class Containerd:
     def __init__(self, stack):
         self.stack = stack
@@ -341,7 +385,11 @@ class Containerd:
         # hard-coded dirs (/run/containerd/runc/<ns>, fifos) are keyed by namespace: ours only
         self.ns = "e2e-%s-%s" % (stack.name, os.path.basename(stack.base).rsplit("-", 1)[-1])
         self.runc_root = "/run/containerd/runc/" + self.ns
-        self.proc = None
+        # the CRI plugin (namespace k8s.io) runs the runtime with a private --root
+        self.cri_root = os.path.join(self.dir, "cri-runc")
+        self.cri_logs = os.path.join(self.dir, "cri-logs")
+        self.cri_ready = False
+        self.pid = None
         self.log = os.path.join(self.dir, "containerd.log")
 
     def start(self):
@@ -349,27 +397,24 @@ class Containerd:
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
         cfg = os.path.join(self.dir, "config.toml")
         with open(cfg, "w") as f:
-            f.write('version = 2\nroot = "%s"\nstate = "%s"\n'
-                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                    '[grpc]\n  address = "%s"\n[ttrpc]\n  address = "%s.ttrpc"\n'
-                    '[debug]\n  level = "info"\n' % (
-                        os.path.join(self.dir, "root"), os.path.join(self.dir, "state"),
-                        self.sock, self.sock))
+            f.write(CONTAINERD_CONFIG % {
+                "root": os.path.join(self.dir, "root"), "state": os.path.join(self.dir, "state"),
+                "sock": self.sock, "runc": self.stack.runc, "cri_root": self.cri_root,
+                "cni": os.path.join(self.dir, "cni")})
         env = dict(self.stack.env)
         # the runc shim runs "runc" from PATH unless told otherwise: ours comes first
         env["PATH"] = self.stack.bindir + ":" + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([which("containerd"), "--config", cfg], cwd=self.dir,
-                                         env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.stack.record_pid("containerd", self.proc.pid)
+            self.pid = subprocess.Popen([which("containerd"), "--config", cfg], cwd=self.dir,
+                                        env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True).pid
+        self.stack.save()
         wait_for(lambda: self._up(), timeout=30, what="containerd to listen (%s)" % self.log)
         self.ctr("image", "import", self.stack.image_archive, check=True, timeout=120)
 
     def _up(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("containerd exited %s: %s" % (self.proc.returncode,
-                                                               _tail(self.log)))
+        if not _alive(self.pid):
+            raise AssertionError("containerd exited: %s" % _tail(self.log))
         return os.path.exists(self.sock) and self.ctr("version", timeout=10).code == 0
 
     def ctr(self, *args, timeout=60, check=False, input=None):
@@ -378,6 +423,23 @@ class Containerd:
 
     def argv(self, *args):
         return [which("ctr"), "--address", self.sock, "--namespace", self.ns] + list(args)
+
+    def cri_prepare(self):
+        """Images for the CRI plugin (its own namespace): busybox, and a pause image (the same
+        rootfs sleeping forever) as the sandbox image."""
+        if self.cri_ready:
+            return
+        pause = os.path.join(os.path.dirname(self.stack.image_archive), "pause-docker.tar")
+        if not os.path.exists(pause):
+            rootfs = os.path.join(os.path.dirname(self.stack.image_archive), "rootfs")
+            write_docker_archive(rootfs, pause + ".tmp", ref=PAUSE_IMAGE,
+                                 cmd=("sleep", "2147483647"))
+            os.rename(pause + ".tmp", pause)
+        for archive in (self.stack.image_archive, pause):
+            run([which("ctr"), "--address", self.sock, "--namespace", CRI_NAMESPACE, "image",
+                 "import", archive], env=self.stack.env, timeout=120, check=True)
+        os.makedirs(self.cri_logs, exist_ok=True)
+        self.cri_ready = True
 
     def tasks(self):
         """{name: (pid, status)} from ``ctr task ls``."""
@@ -405,17 +467,17 @@ class Containerd:
         return errs
 
     def close(self, errs):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        if self.pid is not None and _alive(self.pid):
             self.reset(errs)
-        _errors(errs, stop_pid, self.proc.pid)
+            _errors(errs, stop_pid, self.pid)
         # shims outlive containerd; they carry "-address <our socket>"
         for pid in pids_with_arg(self.sock):
             _errors(errs, stop_pid, pid, 5)
         _errors(errs, force_delete_all, self.stack.runtime, self.runc_root)
         shutil.rmtree(self.runc_root, ignore_errors=True)
-        self.proc = None
+        _errors(errs, force_delete_all, self.stack.runtime,
+                os.path.join(self.cri_root, CRI_NAMESPACE))
+        self.pid = None
 
 
 class Dockerd:
@@ -427,7 +489,7 @@ class Dockerd:
         self.pidfile = os.path.join(self.dir, "dockerd.pid")
         self.exec_root = os.path.join(self.dir, "exec")
         self.runtime_name = "e2e"
-        self.proc = None
+        self.pid = None
         self.log = os.path.join(self.dir, "dockerd.log")
         self.made_docker0 = False
 
@@ -450,20 +512,20 @@ class Dockerd:
                 "features": {"buildkit": False},
             }, f, indent=1)
         self.made_docker0 = not os.path.exists("/sys/class/net/docker0")
+        self.stack.save()
         env = dict(self.stack.env)
         env["PATH"] = self.stack.bindir + ":" + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([which("dockerd"), "--config-file", cfg], cwd=self.dir,
-                                         env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.stack.record_pid("dockerd", self.proc.pid)
+            self.pid = subprocess.Popen([which("dockerd"), "--config-file", cfg], cwd=self.dir,
+                                        env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True).pid
+        self.stack.save()
         wait_for(lambda: self._up(), timeout=60, what="dockerd to listen (%s)" % self.log)
         self.docker("load", "-i", self.stack.image_archive, check=True, timeout=120)
 
     def _up(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("dockerd exited %s: %s" % (self.proc.returncode,
-                                                            _tail(self.log)))
+        if not _alive(self.pid):
+            raise AssertionError("dockerd exited: %s" % _tail(self.log))
         return os.path.exists(self.sock) and self.docker("version", timeout=10).code == 0
 
     def docker(self, *args, timeout=60, check=False, input=None):
@@ -489,17 +551,18 @@ class Dockerd:
         return errs
 
     def close(self, errs):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        if self.pid is not None and _alive(self.pid):
             self.reset(errs)
-        _errors(errs, stop_pid, self.proc.pid, 20)
+            _errors(errs, stop_pid, self.pid, 20)
         import glob
         for root in glob.glob(os.path.join(self.exec_root, "runtime-*", "*")):
             _errors(errs, force_delete_all, self.stack.runtime, root)
-        if self.made_docker0 and os.path.exists("/sys/class/net/docker0"):
+        # docker0 is shared by every dockerd on the host: remove it only if we made it and
+        # no other dockerd (another test run) is using it
+        if self.made_docker0 and os.path.exists("/sys/class/net/docker0") \
+                and not pids_named("dockerd"):
             run(["ip", "link", "delete", "docker0"], timeout=10)
-        self.proc = None
+        self.pid = None
 
 
 class Podman:
@@ -516,6 +579,7 @@ class Podman:
         run(["mount", "-t", "tmpfs", "-o", "mode=0700,size=256m", "tmpfs",
              os.path.join(P, "run")], check=True)
         self.started = True
+        self.stack.save()
         import resource
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
@@ -594,48 +658,89 @@ runc = ["%(runc)s"]
 
 
 class Stack:
-    """The clients of one runtime. ``name`` is "pyrunc" or "runc"; ``runtime`` its binary."""
+    """The clients of one runtime. ``name`` is "pyrunc" or "runc"; ``runtime`` its binary.
 
-    def __init__(self, name, runtime, image_archive, parent=None):
+    ``<base>/stack.json`` records who owns the stack and which daemons it started, so that a
+    run killed before its teardown is cleaned up by the next one (``reap_stale``)."""
+
+    PREFIX = "e2e-"
+
+    def __init__(self, name, runtime, image_archive, parent=None, base=None):
         self.name = name
         self.runtime = runtime
         self.image_archive = image_archive
-        self.base = tempfile.mkdtemp(prefix="e2e-%s-" % name, dir=parent or "/tmp")
+        self.owner = os.getpid()
+        self.base = base or tempfile.mkdtemp(prefix="%s%s-" % (self.PREFIX, name),
+                                             dir=parent or "/tmp")
         self.bindir = os.path.join(self.base, "bin")
-        os.makedirs(self.bindir)
         self.runc = os.path.join(self.bindir, "runc")
-        os.symlink(runtime, self.runc)
+        if base is None:
+            os.makedirs(self.bindir)
+            os.symlink(runtime, self.runc)
         self.env = _client_env()
         # where the runtime keeps containers when a client passes no --root (podman)
         self.default_root = "/run/pyrunc" if name == "pyrunc" else "/run/runc"
         self._containerd = self._dockerd = self._podman = None
-        self.pids = {}
+        self._failed = {}
+        if base is None:
+            self.save()
 
-    def record_pid(self, what, pid):
-        self.pids[what] = pid
-        with open(os.path.join(self.base, "pids.json"), "w") as f:
-            json.dump(self.pids, f)
+    def save(self):
+        meta = {"name": self.name, "runtime": self.runtime, "owner": self.owner,
+                "image_archive": self.image_archive,
+                "containerd": self._containerd and self._containerd.pid,
+                "dockerd": self._dockerd and self._dockerd.pid,
+                "made_docker0": bool(self._dockerd and self._dockerd.made_docker0),
+                "podman": bool(self._podman and self._podman.started)}
+        tmp = os.path.join(self.base, ".stack.json")
+        with open(tmp, "w") as f:
+            json.dump(meta, f)
+        os.rename(tmp, os.path.join(self.base, "stack.json"))
+
+    @classmethod
+    def reopen(cls, base):
+        """The Stack recorded in ``base`` (to tear down what a killed run left)."""
+        with open(os.path.join(base, "stack.json")) as f:
+            meta = json.load(f)
+        s = cls(meta["name"], meta["runtime"], meta["image_archive"], base=base)
+        s.owner = meta["owner"]
+
+        def ours(pid):      # the recorded pid is still that daemon (not a reused pid)
+            return pid if pid and any(base in a for a in _cmdline(pid)) else None
+        if meta.get("containerd") is not None or os.path.isdir(os.path.join(base, "c")):
+            s._containerd = Containerd(s)
+            s._containerd.pid = ours(meta.get("containerd"))
+        if meta.get("dockerd") is not None or os.path.isdir(os.path.join(base, "d")):
+            s._dockerd = Dockerd(s, s._containerd or Containerd(s))
+            s._dockerd.pid = ours(meta.get("dockerd"))
+            s._dockerd.made_docker0 = meta.get("made_docker0", False)
+        if meta.get("podman"):
+            s._podman = Podman(s)
+            s._podman.started = True
+        return s
+
+    def _client(self, attr, make):
+        if attr in self._failed:
+            raise AssertionError("%s failed to start earlier: %s" % (attr, self._failed[attr]))
+        if getattr(self, attr) is None:
+            c = make()
+            setattr(self, attr, c)
+            try:
+                c.start()
+            except BaseException as e:
+                self._failed[attr] = e
+                raise
+        return getattr(self, attr)
 
     def containerd(self):
-        if self._containerd is None:
-            c = Containerd(self)
-            self._containerd = c
-            c.start()
-        return self._containerd
+        return self._client("_containerd", lambda: Containerd(self))
 
     def dockerd(self):
-        if self._dockerd is None:
-            d = Dockerd(self, self.containerd())
-            self._dockerd = d
-            d.start()
-        return self._dockerd
+        c = self.containerd()
+        return self._client("_dockerd", lambda: Dockerd(self, c))
 
     def podman(self):
-        if self._podman is None:
-            p = Podman(self)
-            self._podman = p
-            p.start()
-        return self._podman
+        return self._client("_podman", lambda: Podman(self))
 
     def close(self):
         """Tear everything down; returns the list of errors met (teardown goes on)."""
@@ -650,6 +755,25 @@ class Stack:
         else:
             shutil.rmtree(self.base, ignore_errors=True)
         return errs
+
+
+def reap_stale(parent="/tmp"):
+    """Tear down stacks left by runs that died before their teardown (owner gone)."""
+    import glob
+    reaped = []
+    for base in glob.glob(os.path.join(parent, Stack.PREFIX + "*")):
+        meta = os.path.join(base, "stack.json")
+        if not os.path.isfile(meta):
+            continue
+        try:
+            s = Stack.reopen(base)
+        except (OSError, ValueError, KeyError):
+            continue
+        if _alive(s.owner) and "python" in " ".join(_cmdline(s.owner)):
+            continue                       # a live run (maybe another session's)
+        s.close()
+        reaped.append(base)
+    return reaped
 
 
 def _client_env():

@@ -1,10 +1,11 @@
 """End-to-end fixtures: real podman, containerd (ctr) and docker running containers on pyrunc.
 
-Every test runs twice: on pyrunc, and on real runc as the control (``stack`` is a session
-fixture parametrized by runtime), so a failure that happens on pyrunc only is ours. The
-clients of one runtime share one ``clients.Stack`` (private containerd, dockerd on it, podman
-config); pytest groups the tests by runtime, so one stack is up at a time, and tears it down
-(every container, daemon and mount) at the end even when tests failed.
+Every test runs twice: on pyrunc, and on real runc as the control (``stack`` is a
+package-scoped fixture parametrized by runtime), so a failure that happens on pyrunc only is
+ours. The clients of one runtime share one ``clients.Stack`` (private containerd, dockerd on
+it, podman config); pytest groups the tests by runtime, so one stack is up at a time, and
+tears it down (every container, daemon and mount) when its tests are done, even when they
+failed. A stack left by a run that was killed is torn down by the next run.
 
 ``PYRUNC_E2E_RUNTIMES=pyrunc`` (comma-separated) runs only some runtimes.
 A test is skipped, with the reason, only when a client binary is not installed
@@ -73,9 +74,10 @@ def e2e_rootfs(tmp_path_factory):
     return str(rootfs)
 
 
-@pytest.fixture(scope="session", params=_selected())
+@pytest.fixture(scope="package", params=_selected())
 def stack(request, e2e_image):
     """All clients of one runtime (started lazily); torn down at the end of the session."""
+    clients.reap_stale()
     s = clients.Stack(request.param, _runtime_path(request.param), e2e_image)
     try:
         yield s
@@ -93,19 +95,19 @@ def _need(*names):
                     % ", ".join(miss))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def containerd_session(stack):
     _need("containerd", "ctr", "containerd-shim-runc-v2")
     return stack.containerd()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dockerd_session(stack):
     _need("containerd", "ctr", "containerd-shim-runc-v2", "dockerd", "docker")
     return stack.dockerd()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def podman_session(stack):
     _need("podman", "conmon", "netavark")
     return stack.podman()

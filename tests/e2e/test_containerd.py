@@ -150,19 +150,25 @@ def test_task_kill(ctr, name):
     assert delete_status(ctr, n) == 7
 
 
+def task_pids(ctr, n):
+    r = ctr.ctr("task", "ps", n)
+    assert r.code == 0, r
+    return [int(line.split()[0]) for line in r.out.splitlines()[1:] if line.strip()]
+
+
 def test_task_kill_all(ctr, name):
     n = name()
-    pid = run_d(ctr, n, "sleep", "600")
+    run_d(ctr, n, "sleep", "600")
     r = ctr.ctr("task", "exec", "-d", "--exec-id", "bg", n, "sleep", "700")
     assert r.code == 0, r
-    pids = clients.wait_for(lambda: [p for p in clients.pids_with_arg("700")
-                                     if clients.cmdline(p) == ["sleep", "700"]],
-                            what="the exec'd sleep")
+    pids = clients.wait_for(lambda: len(task_pids(ctr, n)) == 2 and task_pids(ctr, n),
+                            what="the exec'd process in task ps")
+    cmds = {p: clients.cmdline(p) for p in pids}
+    assert sorted(cmds.values()) == [["sleep", "600"], ["sleep", "700"]], cmds
     assert ctr.ctr("task", "kill", "-a", "-s", "SIGKILL", n).code == 0
     wait_status(ctr, n, "STOPPED")
-    for p in [pid] + pids:
-        clients.wait_for(lambda: clients.cmdline(p) != ["sleep", "700"] and
-                         clients.cmdline(p) != ["sleep", "600"], what="pid %d to die" % p)
+    for p in pids:
+        clients.wait_for(lambda: clients.cmdline(p) != cmds[p], what="pid %d to die" % p)
 
 
 def test_task_pause_resume(ctr, name):
@@ -188,13 +194,10 @@ def test_task_ps(ctr, name):
     n = name()
     pid = run_d(ctr, n, "sleep", "600")
     assert ctr.ctr("task", "exec", "-d", "--exec-id", "bg", n, "sleep", "601").code == 0
-    clients.wait_for(lambda: len(ctr.ctr("task", "ps", n).out.split("\n")) > 3,
-                     what="the exec in task ps")
-    r = ctr.ctr("task", "ps", n)
-    assert r.code == 0, r
-    pids = [int(line.split()[0]) for line in r.out.splitlines()[1:] if line.strip()]
+    pids = clients.wait_for(lambda: len(task_pids(ctr, n)) == 2 and task_pids(ctr, n),
+                            what="the exec in task ps")
     assert pid in pids
-    assert sorted(clients.cmdline(p)[-1] for p in pids) == ["600", "601"], r
+    assert sorted(clients.cmdline(p)[-1] for p in pids) == ["600", "601"], pids
 
 
 def test_task_metrics(ctr, name):

@@ -5,6 +5,7 @@ Docker's configs carry a prestart hook (``libnetwork-setkey``, reads the state J
 that connects the container to the bridge network, and docker's own seccomp profile.
 """
 
+import ipaddress
 import json
 import os
 
@@ -36,7 +37,10 @@ def test_run_bridge_and_hook(docker, name):
                       "ip -o -4 addr show eth0; cat /etc/hostname; "
                       "grep -q '^Seccomp:.*2' /proc/self/status && echo seccomp-on; exit 3")
     assert r.code == 3, r
-    assert " inet 172.17." in r.out, r
+    subnet = d_ok(docker, "network", "inspect", "bridge", "--format",
+                  "{{(index .IPAM.Config 0).Subnet}}")         # 172.17.0.0/16 by default
+    addr = r.out.split(" inet ")[1].split()[0]
+    assert ipaddress.ip_interface(addr).ip in ipaddress.ip_network(subnet), (addr, subnet)
     assert "seccomp-on" in r.out, r
     assert inspect(docker, n, "{{.HostConfig.Runtime}}") == docker.runtime_name
     d_ok(docker, "rm", n)
@@ -163,3 +167,24 @@ def test_invalid_config_json_log(docker, name, scratch):
     assert "unable to retrieve OCI runtime error" not in r.err, r
     if docker.stack.name == "pyrunc":
         assert "linux.seccomp.architectures[0]" in r.err, r
+
+
+def test_kill_signal_and_restart(docker, name):
+    n = name()
+    pid = run_d(docker, n, "--network", "none", IMAGE, "sh", "-c",
+                'trap "echo got-usr1" USR1; ' + SPIN)
+    d_ok(docker, "kill", "-s", "USR1", n)
+    clients.wait_for(lambda: "got-usr1" in docker.docker("logs", n).out, what="USR1 handled")
+    d_ok(docker, "restart", "-t", "0", n)
+    pid2 = int(inspect(docker, n, "{{.State.Pid}}"))
+    assert pid2 != pid and inspect(docker, n, "{{.State.Status}}") == "running"
+
+
+def test_init_user_readonly_tmpfs(docker, name):
+    r = docker.docker("run", "--rm", "--network", "none", "--init", "--user", "1000:1000",
+                      "--read-only", "--tmpfs", "/run", IMAGE, "sh", "-c",
+                      "cat /proc/1/comm; id -u; touch /x 2>&1; touch /run/y && echo run-ok")
+    assert r.code == 0, r
+    out = r.out.splitlines()
+    assert out[0] in ("docker-init", "tini-static", "tini"), r
+    assert out[1] == "1000" and "Read-only file system" in r.out and "run-ok" in out, r

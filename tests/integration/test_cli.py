@@ -39,6 +39,13 @@ def _wait_status(rt, cid, status, timeout=10.0):
     raise AssertionError("%s never became %s: %r" % (cid, status, st))
 
 
+def _wait_file(path, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, "never appeared: " + path
+        time.sleep(0.02)
+
+
 def _running(rt, b):
     cid = new_id()
     rt.cmd("create", "--bundle", b.path, cid, check=True)
@@ -102,8 +109,9 @@ def test_kill_signal_forms(form, pyrunc, make_bundle):
 
 def test_kill_default_is_sigterm(pyrunc, make_bundle):
     b = make_bundle("sh", "-c", "trap 'echo got-term > /tmp/sig; exit 0' TERM; "
-                    "while :; do sleep 0.05; done")
+                    "touch /tmp/ready; while :; do sleep 0.05; done")
     cid, _ = _running(pyrunc, b)
+    _wait_file(os.path.join(b.rootfs, "tmp", "ready"))
     pyrunc.cmd("kill", cid, check=True)
     _wait_status(pyrunc, cid, "stopped")
     with open(os.path.join(b.rootfs, "tmp", "sig")) as f:
@@ -112,8 +120,9 @@ def test_kill_default_is_sigterm(pyrunc, make_bundle):
 
 def test_kill_numeric_signal_reaches_handler(pyrunc, make_bundle):
     b = make_bundle("sh", "-c", "trap 'echo usr1 > /tmp/sig; exit 0' USR1; "
-                    "while :; do sleep 0.05; done")
+                    "touch /tmp/ready; while :; do sleep 0.05; done")
     cid, _ = _running(pyrunc, b)
+    _wait_file(os.path.join(b.rootfs, "tmp", "ready"))
     pyrunc.cmd("kill", cid, str(int(signal.SIGUSR1)), check=True)
     _wait_status(pyrunc, cid, "stopped")
     with open(os.path.join(b.rootfs, "tmp", "sig")) as f:
@@ -280,13 +289,13 @@ def test_run_detach(pyrunc, make_bundle, tmp_path):
 
 
 def test_run_relays_sigterm(pyrunc, make_bundle):
-    b = make_bundle("sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done")
+    b = make_bundle("sh", "-c", "trap 'exit 42' TERM; touch /tmp/ready; "
+                    "while :; do sleep 0.05; done")
     cid = new_id()
     p = subprocess.Popen(pyrunc.argv + ["--root", pyrunc.root, "run", "--bundle", b.path, cid],
                          stdin=subprocess.DEVNULL)
     try:
-        _wait_status(pyrunc, cid, "running")
-        time.sleep(0.1)  # the container's shell has set its trap
+        _wait_file(os.path.join(b.rootfs, "tmp", "ready"))  # the shell has set its trap
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=20) == 42
     finally:
@@ -298,14 +307,13 @@ def test_run_relays_sigterm(pyrunc, make_bundle):
 
 def test_run_relays_sigint_and_sighup(pyrunc, make_bundle):
     for sig, code in ((signal.SIGINT, 7), (signal.SIGHUP, 9)):
-        b = make_bundle("sh", "-c", "trap 'exit %d' %s; while :; do sleep 0.05; done"
-                        % (code, sig.name[3:]))
+        b = make_bundle("sh", "-c", "trap 'exit %d' %s; touch /tmp/ready; "
+                        "while :; do sleep 0.05; done" % (code, sig.name[3:]))
         cid = new_id()
         p = subprocess.Popen(pyrunc.argv + ["--root", pyrunc.root, "run", "--bundle", b.path,
                                             cid], stdin=subprocess.DEVNULL)
         try:
-            _wait_status(pyrunc, cid, "running")
-            time.sleep(0.1)
+            _wait_file(os.path.join(b.rootfs, "tmp", "ready"))
             p.send_signal(sig)
             assert p.wait(timeout=20) == code, sig
         finally:

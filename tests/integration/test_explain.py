@@ -162,15 +162,43 @@ def test_idmap_unsupported_filesystem(pyrunc, make_bundle):
     _same_finding(pyrunc, b, "mounts[", "idmapped mounts are not supported")
 
 
-def test_apparmor_profile_without_apparmor_is_a_warning(pyrunc, make_bundle):
+def test_apparmor_profile_without_apparmor(pyrunc, make_bundle):
     from pyrunc import hostcheck
     if hostcheck.apparmor_enabled():
         pytest.skip("AppArmor is enabled on this host: the profile would apply")
     b = make_bundle("true")
     b.config["process"]["apparmorProfile"] = "pyrunc-test-profile"
     b.write()
+    # what can't be applied fails create (config.md), as runc does
+    _same_finding(pyrunc, b, "process.apparmorProfile", "AppArmor is not enabled")
+
+
+def test_mount_label_without_selinux_is_a_warning(pyrunc, make_bundle):
+    from pyrunc import hostcheck
+    if hostcheck.selinux_enabled():
+        pytest.skip("SELinux is enabled on this host: the label would apply")
+    b = make_bundle("true")
+    b.config["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"
+    b.write()
     code, rep = _check(pyrunc, b)
-    assert code == 0
-    assert [f["field"] for f in rep["findings"]] == ["process.apparmorProfile"]
-    assert rep["findings"][0]["level"] == "warning"
-    assert pyrunc.run(b).code == 0  # ignored, as runc does
+    assert code == 0 and [f["level"] for f in rep["findings"]] == ["warning"]
+    assert pyrunc.run(b).code == 0  # left out, as runc does
+
+
+def test_unavailable_capability_is_skipped_with_a_warning(pyrunc, make_bundle, tmp_path):
+    """This host's root lacks CAP_SYS_RESOURCE: asking for it logs a warning and the container
+    runs without it (config.md: log a warning, SHOULD NOT fail; runc does the same)."""
+    from pyrunc.process.attrs import has_cap
+    if has_cap("CAP_SYS_RESOURCE"):
+        pytest.skip("this host's root holds CAP_SYS_RESOURCE")
+    b = make_bundle("grep", "CapEff", "/proc/self/status")
+    for k in ("bounding", "effective", "permitted"):
+        b.config["process"]["capabilities"][k].append("CAP_SYS_RESOURCE")
+    b.write()
+    log = tmp_path / "log"
+    r = pyrunc.cmd("run", "--bundle", b.path, new_id(),
+                   global_args=("--log", log, "--log-format", "json"))
+    assert r.code == 0, r
+    assert not int(r.out.split()[1], 16) & (1 << 24)
+    (entry,) = [json.loads(x) for x in log.read_text().splitlines()]
+    assert entry["level"] == "warning" and "CAP_SYS_RESOURCE" in entry["msg"]

@@ -98,8 +98,21 @@ def test_ipc_namespace_new_or_host(pyrunc, make_bundle):
 
 def test_ipc_namespace_isolates_sysv_objects(pyrunc, make_bundle):
     # a SysV shm segment the host has is not visible in the container's ipc namespace
-    b = make_bundle("sh", "-c", "cat /proc/sysvipc/shm | wc -l")
-    assert _run_ok(pyrunc, b).strip() == "1"  # the header only
+    import subprocess
+    ipcmk = shutil.which("ipcmk")
+    if ipcmk is None:
+        pytest.skip("ipcmk (util-linux) is not installed")
+    out = subprocess.run([ipcmk, "-M", "4096"], capture_output=True, text=True,
+                         check=True).stdout
+    shmid = out.strip().split()[-1]
+    try:
+        b = make_bundle("sh", "-c", "cat /proc/sysvipc/shm | wc -l")
+        assert _run_ok(pyrunc, b).strip() == "1"  # the header only
+        _without(b, "ipc")
+        b.write()
+        assert int(_run_ok(pyrunc, b).strip()) >= 2  # the host's, with ours
+    finally:
+        subprocess.run(["ipcrm", "-m", shmid], check=True)
 
 
 # -- network ------------------------------------------------------------------------------
@@ -116,9 +129,9 @@ def test_network_namespace_has_only_lo_and_it_is_up(pyrunc, make_bundle):
 
 
 def test_network_namespace_lo_works(pyrunc, make_bundle):
-    b = make_bundle("sh", "-c", "nc -l -p 7777 127.0.0.1 > /tmp/got & sleep 0.2; "
-                    "echo ping | nc -w 1 127.0.0.1 7777; wait; cat /tmp/got")
-    b.config["process"]["capabilities"]["bounding"].append("CAP_NET_RAW")
+    b = make_bundle("sh", "-c", "ping -c 1 -W 5 127.0.0.1 >/dev/null && echo ping")
+    for k in ("bounding", "effective", "permitted"):
+        b.config["process"]["capabilities"][k].append("CAP_NET_RAW")  # a raw ICMP socket
     b.write()
     assert _run_ok(pyrunc, b, timeout=20).strip() == "ping"
 
@@ -286,7 +299,7 @@ def test_cgroup_namespace_root_is_the_containers_cgroup(pyrunc, make_bundle):
 
 def test_without_cgroup_namespace_paths_are_the_hosts(pyrunc, make_bundle):
     b = make_bundle("cat", "/proc/self/cgroup")
-    cg = "/pyrunc-itest/%s" % new_id()
+    cg = "/pyrunc-itest-%s" % new_id()  # one level: no parent cgroup left behind
     b.config["linux"]["cgroupsPath"] = cg
     b.write()
     lines = _cgroup_lines(_run_ok(pyrunc, b))

@@ -88,6 +88,16 @@ def test_cwd_created_if_missing(pyrunc, make_bundle):
     assert os.path.isdir(os.path.join(b.rootfs, "new/deep/dir"))
 
 
+def test_cwd_only_root_may_enter(pyrunc, make_bundle):
+    # runc enters cwd before dropping root: a user's cwd may be a directory it can't enter
+    b = make_bundle("sh", "-c", "pwd; id -u; ls . >/dev/null 2>&1 || echo cannot-list")
+    os.chmod(os.path.join(b.rootfs, "root"), 0o700)
+    b.config["process"]["cwd"] = "/root"
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.write()
+    assert _run_ok(pyrunc, b) == "/root\n1000\ncannot-list\n"
+
+
 def test_cwd_created_inside_rootfs_through_symlink(pyrunc, make_bundle, tmp_path):
     # a cwd whose component is an absolute symlink must be resolved inside the rootfs
     marker = "pyrunc-cwd-escape-%s" % new_id()

@@ -96,3 +96,63 @@ def status_field(pid, name):
             if line.startswith(name + ":"):
                 return line.split()[1]
     return None
+
+
+def run_with_console(rt, bundle, cid, timeout=5.0):
+    """create --console-socket, start, read the first line the container writes to its
+    terminal, delete. Returns (True, line) or (False, the create error)."""
+    import array
+    import select
+    import socket
+    import subprocess
+    import tempfile
+    import time
+    sdir = tempfile.mkdtemp(prefix="cs-")
+    path = os.path.join(sdir, "s")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(timeout)
+    master = None
+    argv = rt.argv + ["--root", rt.root]
+    p = subprocess.Popen(argv + ["create", "--console-socket", path, "--bundle", bundle.path,
+                                 cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        try:
+            conn, _ = srv.accept()
+            fds = array.array("i")
+            _msg, anc, _f, _a = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+            for _lvl, _typ, data in anc:
+                fds.frombytes(data[:fds.itemsize])
+                master = fds[0]
+            conn.close()
+        except OSError:
+            pass
+        err = p.communicate(timeout=60)[1]
+        if p.returncode != 0:
+            return False, err.strip()
+        rt.cmd("start", cid, check=True)
+        data = b""
+        end = time.monotonic() + timeout
+        while master is not None and time.monotonic() < end and b"\n" not in data:
+            r, _, _ = select.select([master], [], [], 0.1)
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+        return True, data.decode(errors="replace").strip()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        rt.cmd("delete", "--force", cid)
+        if master is not None:
+            os.close(master)
+        srv.close()
+        os.unlink(path)
+        os.rmdir(sdir)

@@ -533,3 +533,5 @@ def test_runner_bad_expectations_and_suite(suite, tmp_path):
     r = subprocess.run([sys.executable, RUNNER, "--suite", str(tmp_path / "nope")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not a directory" in r.stderr
+    r = _run(d, tmp_path / "missing.txt", tmp, "--only", "env")
+    assert r.returncode == 2 and "no expected-failures file" in r.stderr

@@ -19,7 +19,7 @@ echo "== installed $(pyrunc --version | head -1) at $(command -v pyrunc)"
 cd "$DST"
 if [ $# -eq 0 ]; then
   set -- tests/unit/test_cgroups_unit.py tests/integration/test_cgroups.py \
-         tests/integration/test_cgroups_v2.py
+         tests/integration/test_cgroups_v2.py tests/integration/test_cgroups_systemd.py
 fi
 start=$(date +%s)
 python3 -m pytest -p no:cacheprovider -q -o addopts= -rs --durations=5 "$@"
