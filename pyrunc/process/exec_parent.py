@@ -43,6 +43,7 @@ def spawn(ctx, cgroup_manager):
             if kind == "pid":
                 pid = msg["pid"]
                 _reap(child)
+                child = 0  # reaped: its pid may belong to someone else from now on
                 killpoint("exec:pid-received")
             elif kind == "ready":
                 if cgroup_manager is not None:
@@ -51,13 +52,14 @@ def spawn(ctx, cgroup_manager):
                 ch.send("ok", pid=pid)
                 killpoint("exec:ok-sent")
     except BaseException:
-        for p in (pid, child):
+        for p in (pid, child):  # pid: not reaped by us (reparented), still the process
             if p:
                 try:
                     os.kill(p, 9)
                 except ProcessLookupError:
                     pass
-        _reap(child)
+        if child:
+            _reap(child)
         raise
     finally:
         ch.close()

@@ -113,6 +113,7 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
                 init_pid = msg["pid"]
                 if init_pid != child:
                     _reap(child)
+                    child = 0  # reaped: its pid may belong to someone else from now on
                 killpoint("create:pid-received")
                 if on_pid is not None:
                     on_pid(init_pid)
@@ -142,8 +143,9 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
     except BaseException:
         if init_pid:
             _kill(init_pid)
-        _kill(child)
-        _reap(child)
+        if child:
+            _kill(child)
+            _reap(child)
         raise
     finally:
         ch.close()

@@ -212,16 +212,15 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
         _after_bind(rootfd, dest, mo)
         return
 
-    # a tmpfs over a directory the image has keeps that directory's mode (runc chmods it
-    # after mounting; runc 1.2 passes it as mode=, which an explicit mode= option overrides)
-    keep_mode = _existing_dir_mode(rootfd, dest) if typ == "tmpfs" else None
+    # a tmpfs over a directory the image has gets that directory's mode, as runc chmods it
+    # after mounting (unless the options give mode=, which runc 1.2 honours)
+    keep_mode = None
+    if typ == "tmpfs" and not any(d.startswith("mode=") for d in mo.data):
+        keep_mode = _existing_dir_mode(rootfd, dest)
     tfd = paths.ensure_target(rootfd, dest, True)
     try:
         check_destination(rootfd, tfd, m)
-        mdata = list(mo.data)
-        if keep_mode is not None and not any(d.startswith("mode=") for d in mdata):
-            mdata.insert(0, "mode=%o" % keep_mode)
-        data = ",".join(mdata) or None
+        data = ",".join(mo.data) or None
         flags = mo.flags & ~C.MS_REMOUNT
         copyup = "tmpcopyup" in mo.extensions and typ == "tmpfs"
         if readonly_later(m):
@@ -232,6 +231,12 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
             nfd = paths.open_in_root(rootfd, dest)
             try:
                 _copy_tree(paths.fd_path(tfd), paths.fd_path(nfd))
+            finally:
+                os.close(nfd)
+        if keep_mode is not None:
+            nfd = paths.open_in_root(rootfd, dest)
+            try:
+                os.chmod(paths.fd_path(nfd), keep_mode)
             finally:
                 os.close(nfd)
     finally:

@@ -301,12 +301,14 @@ class Outcome:
         return "Outcome(%s, %r)" % (self.kind, self.detail)
 
 
-def classify(r, expect_stderr_free=False):
-    """Outcome of one pyrunc invocation (a helpers.Result)."""
+def classify(r, program=False):
+    """Outcome of one pyrunc invocation (a helpers.Result). ``program``: a container program
+    ran in the foreground (run, exec), so a non-zero status with nothing on stderr is the
+    program's own."""
     err = r.err
     if "Traceback" in err or "internal error" in err:
         return Outcome("bug", err.strip()[-2000:])
-    if r.code == 0:
+    if r.code == 0 or (program and not err.strip()):
         return Outcome("ran")
     lines = [ln for ln in err.splitlines() if ln.strip()]
     if len(lines) != 1:
@@ -511,7 +513,7 @@ class Sandbox:
             r = self.rt.cmd("exec", "--process", path, cid, timeout=60)
         except subprocess.TimeoutExpired:
             return Outcome("bug", "exec hung (60 s)")
-        out = classify(r)
+        out = classify(r, program=True)
         if out.kind == "bug":
             return out
         if out.kind == "rejected" and r.err.strip() == "err" and r.out == "out\n":
@@ -554,7 +556,7 @@ class Sandbox:
             r = helpers.Result(cp)
             r.out = cp.stdout.decode(errors="replace")
             r.err = cp.stderr.decode(errors="replace")
-            out = classify(r)
+            out = classify(r, program=bool(argv) and argv[0] in ("run", "exec", "check"))
             if out.kind == "bug" and "--debug" in argv and "Traceback" not in r.err and \
                     "internal error" not in r.err:
                 out = Outcome("rejected" if r.code else "ran")  # debug lines are allowed
