@@ -60,6 +60,7 @@ def run_hook(hook, state):
     pid = os.fork()
     if pid == 0:
         try:
+            os.setpgid(0, 0)  # a group of its own: a timeout kills what the hook started too
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(out_w, 2)
@@ -117,7 +118,10 @@ def _wait(pid, out_fd, timeout):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                os.kill(pid, 9)
+                try:
+                    os.killpg(pid, 9)
+                except OSError:
+                    os.kill(pid, 9)
                 os.waitpid(pid, 0)
                 return None, out
             wait = min(wait, left)

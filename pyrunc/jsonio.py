@@ -62,22 +62,33 @@ def loads(text):
 MAX_DEPTH = 200
 
 
-def too_deep(obj, limit=MAX_DEPTH):
-    """True if containers in ``obj`` nest more than ``limit`` levels (iteratively: a document
-    that only just parsed must not blow the stack later, when it is encoded or validated)."""
+def document_problem(obj, limit=MAX_DEPTH):
+    """Why a decoded document can't be used as it is, or None: containers nested more than
+    ``limit`` levels (a document that only just parsed must not blow the stack later, when
+    it is encoded or validated), or a string that is not Unicode text (JSON's \\udXXX
+    escapes can make lone surrogates, which no path, argument or environment can hold).
+    Iterative, and cheap next to the schema validation that follows."""
     stack = [(obj, 1)]
     while stack:
         o, d = stack.pop()
         if isinstance(o, dict):
-            o = o.values()
-        elif not isinstance(o, list):
+            items = list(o.keys()) + list(o.values())
+        elif isinstance(o, list):
+            items = o
+        else:
             continue
         if d > limit:
-            return True
-        for v in o:
+            return "nested more than %d levels deep" % limit
+        for v in items:
             if isinstance(v, (dict, list)):
                 stack.append((v, d + 1))
-    return False
+            elif isinstance(v, str):
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "%s is not valid Unicode (a lone surrogate escape)" % (
+                        ascii(v) if len(v) < 40 else ascii(v[:40]) + "...")
+    return None
 
 
 def _default(obj):

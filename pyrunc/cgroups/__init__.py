@@ -63,6 +63,9 @@ class Manager:
     def __init__(self, paths):
         # paths: {hierarchy key: absolute directory of the container's cgroup}
         self.paths = paths
+        # rootless: use only the hierarchies delegated to us, skip the others (runc's
+        # rootless cgroup manager does the same)
+        self.tolerant = False
 
     @classmethod
     def for_container(cls, cgroups_path, cid, systemd=False):
@@ -105,13 +108,19 @@ class Manager:
         return out
 
     def create(self):
-        """mkdir the cgroup in every hierarchy; returns the directories it created (for undo)."""
+        """mkdir the cgroup in every hierarchy; returns the directories it created (for undo).
+        When tolerant, a hierarchy where we may not (not delegated) is dropped instead."""
         made = []
-        for key, path in self.paths.items():
-            if key == "" and self.unified_only:
-                made.extend(_mkdir_v2(path, _mountpoint_of(path)))
-                continue
-            made.extend(_mkdir_p(path, cpuset="cpuset" in key.split(",")))
+        for key, path in list(self.paths.items()):
+            try:
+                if key == "" and self.unified_only:
+                    made.extend(_mkdir_v2(path, _mountpoint_of(path)))
+                    continue
+                made.extend(_mkdir_p(path, cpuset="cpuset" in key.split(",")))
+            except PermissionError:
+                if not self.tolerant:
+                    raise
+                del self.paths[key]
         return made
 
     def apply_resources(self, resources, prefix="linux.resources", update=False):
@@ -139,10 +148,19 @@ class Manager:
         return self.controller_dirs().get("memory")
 
     def add(self, pid):
-        for path in self.paths.values():
+        for key, path in list(self.paths.items()):
             try:
                 with open(os.path.join(path, "cgroup.procs"), "w") as f:
                     f.write(str(pid))
+            except PermissionError:
+                if not self.tolerant:
+                    raise PyruncError("joining cgroup %s: Permission denied" % path) from None
+                # e.g. cgroup v2 wants write access to the common ancestor too: not delegated
+                del self.paths[key]
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass
             except OSError as e:
                 raise PyruncError("joining cgroup %s: %s" % (path, e.strerror)) from None
 

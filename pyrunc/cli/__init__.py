@@ -34,7 +34,9 @@ commands:
   kill     send a signal to a container  delete   delete a container
   list     list containers               spec     write a new config.json
   exec     run a process in a container  check    would create work here? why not?
-  ps, pause, resume, update, events, features
+  ps       processes of a container      pause    freeze a container
+  resume   thaw a paused container       update   change a container's resources
+  events   stats and OOM events (JSON)   features what this build and host support
 global options:
   --root DIR (default /run/pyrunc)  --log FILE  --log-format text|json  --debug
   --systemd-cgroup  --version

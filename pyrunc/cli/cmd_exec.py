@@ -30,9 +30,9 @@ def load_process_file(path):
         raise PyruncError("--process %s: invalid JSON: %s" % (path, e)) from None
     if not isinstance(proc, dict):
         raise PyruncError("--process %s: not a JSON object" % path)
-    if jsonio.too_deep(proc):
-        raise PyruncError("--process %s: nested more than %d levels deep" % (
-            path, jsonio.MAX_DEPTH))
+    problem = jsonio.document_problem(proc)
+    if problem:
+        raise PyruncError("--process %s: %s" % (path, problem))
     # validated as the `process` of a minimal config: the same schema, the same messages
     problem = config_problem({"ociVersion": "1.2.0", "root": {"path": "/"}, "process": proc})
     if problem is not None:

@@ -70,9 +70,6 @@ def create(root, cid, opts):
         # and leaves its mounts on the host; neither is acceptable, so refuse
         raise errors.PyruncError("linux.namespaces: a mount namespace is required (pyrunc "
                                  "sets up the rootfs in the container's own mount namespace)")
-    if opts.systemd_cgroup:
-        raise errors.PyruncError("--systemd-cgroup: the systemd cgroup driver needs systemd "
-                                 "running as PID 1, and it is not on this host")
     if opts.no_pivot and (config.get("linux") or {}).get("rootfsPropagation") in (
             "private", "rprivate"):
         # runc refuses it: without pivot_root the host's mounts stay under the container's
@@ -116,7 +113,8 @@ def create(root, cid, opts):
         from pyrunc.process import parent
         linux = config.get("linux") or {}
         _check_cgroup_path(linux.get("cgroupsPath", ""))
-        cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid)
+        cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid,
+                                           systemd=opts.systemd_cgroup)
         # recorded before anything is made: a creator killed at any later step leaves a
         # "stopped" container (the creator is gone) whose delete finds what to remove
         me = util.proc_stat(os.getpid())
@@ -125,12 +123,15 @@ def create(root, cid, opts):
                    "cgroup_paths": cg.paths, "creating": [os.getpid(), me[1] if me else 0]}
         st.save()
         killpoint("create:state-saved")
-        try:
-            made = cg.create()
-        except PermissionError:
-            if not opts.rootless:
-                raise
-            # rootless without a delegated cgroup: run without one, as runc does
+        # rootless: only the hierarchies delegated to the user are used, as runc does
+        cg.tolerant = opts.rootless
+        if opts.rootless:
+            # v1 device rules need CAP_SYS_ADMIN in the host's namespace, which a rootless
+            # user never has; its user namespace already forbids mknod (runc skips them too)
+            cg.paths.pop("devices", None)
+        made = cg.create()
+        if not cg.paths:
+            # nothing delegated: run without a cgroup, with a warning if it mattered
             from pyrunc import log
             if linux.get("resources"):
                 log.warning("linux.resources ignored: no writable cgroup for this rootless "
@@ -138,7 +139,10 @@ def create(root, cid, opts):
             cg = None
         killpoint("create:cgroups-made")
         if cg is not None:
-            cg.apply_resources(linux.get("resources") or {})
+            resources = linux.get("resources") or {}
+            if opts.rootless:
+                resources = {k: v for k, v in resources.items() if k != "devices"}
+            cg.apply_resources(resources)
         killpoint("create:resources-applied")
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(
@@ -274,6 +278,8 @@ def start(root, cid):
         status = st.status()
         if status == "stopped":
             raise errors.ContainerStopped(cid)
+        if status == "paused":
+            raise errors.PyruncError("cannot start a container in the paused state")
         if status != "created":
             raise errors.PyruncError("cannot start an already %s container" % status)
         killpoint("start:checked")
@@ -327,6 +333,8 @@ def list_states(root):
 def _pidfd_signal(pid, start_time, sig):
     """Signal ``pid`` only if it is still the process we recorded (pid reuse safe)."""
     from pyrunc.linux import libc
+    if not pid or pid < 0:
+        raise errors.ContainerNotRunning()
     try:
         pfd = libc.syscall("pidfd_open", pid, 0)
     except OSError as e:
@@ -348,12 +356,14 @@ def _pidfd_signal(pid, start_time, sig):
 def kill(root, cid, sig, all_procs=False):
     st = ContainerState.load(root, cid)
     status = st.status()
-    if status == "stopped" and not all_procs:
+    # "creating": not a container yet (runc has no state.json then), and its init may not
+    # even be recorded; signalling it would only make the create fail
+    if status in ("stopped", "creating") and not all_procs:
         raise errors.ContainerNotRunning(cid)
     if all_procs:
         cg = _manager(st)
         pids = cg.pids() if cg else []
-        if not pids and status == "stopped":
+        if not pids and status in ("stopped", "creating"):
             raise errors.ContainerNotRunning(cid)
         for pid in pids:
             _kill_quiet(pid, sig)

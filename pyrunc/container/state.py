@@ -126,10 +126,10 @@ class ContainerState:
             return "creating" if util.pid_alive(*creating) else "stopped"
         if self.data.get("corrupt") or not self.init_alive():
             return "stopped"
+        if self.is_paused():
+            return "paused"  # a created container can be paused too (runc reports it so)
         if os.path.exists(os.path.join(self.dir, START_SOCK)):
             return "created"
-        if self.is_paused():
-            return "paused"
         return "running"
 
     def is_paused(self):

@@ -24,7 +24,7 @@ def spawn(ctx, cgroup_manager):
             os._exit(255)
     os.close(cfd)
     killpoint("exec:forked")
-    ch = Channel(pfd)
+    ch = Channel(pfd, peer="exec failed: the process")
     pid = 0
     try:
         while True:

@@ -22,13 +22,24 @@ from pyrunc import jsonio
 from pyrunc.errors import ContainerInitError
 
 
+class PeerGone(ContainerInitError, BrokenPipeError):
+    """The other end exited: a one-line PyruncError for the runtime's user, and still the
+    BrokenPipeError (an OSError) that code on the init side already handles."""
+
+
 class Channel:
-    def __init__(self, fd):
+    def __init__(self, fd, peer="container init"):
         self.fd = fd
+        self.peer = peer  # who is at the other end, for the message when it vanishes
 
     def send(self, kind, **fields):
         fields["type"] = kind
-        os.write(self.fd, jsonio.dumps(fields).encode())
+        try:
+            os.write(self.fd, jsonio.dumps(fields).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            # killed meanwhile (OOM, a concurrent `kill`, its runtime gone): one line, the
+            # same as when we learn it from a recv
+            raise PeerGone("%s exited during setup" % self.peer) from None
 
     def recv(self):
         """The next message, or None when the other side closed without a word."""

@@ -6,12 +6,38 @@ from pyrunc import jsonio
 from pyrunc.errors import ConfigError
 
 
+MAX_CONFIG_SIZE = 64 << 20
+
+
+def _read_regular(path):
+    """The bytes of a regular file; a FIFO (which would block the open), a device
+    (/dev/zero: endless) or a huge file is refused before reading."""
+    import stat
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ConfigError("config.json: Is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError("config.json: not a regular file")
+        if st.st_size > MAX_CONFIG_SIZE:
+            raise ConfigError("config.json: larger than %d MiB" % (MAX_CONFIG_SIZE >> 20))
+        chunks = []
+        while True:
+            b = os.read(fd, 1 << 20)
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_bundle(bundle):
     """(config dict, absolute rootfs path) of the bundle directory, or ConfigError."""
     path = os.path.join(bundle, "config.json")
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = _read_regular(path)
     except FileNotFoundError:
         raise ConfigError("config.json: no such file in bundle %s" % bundle) from None
     except OSError as e:
@@ -22,8 +48,9 @@ def load_bundle(bundle):
         raise ConfigError("config.json: invalid JSON: %s" % e) from None
     if not isinstance(config, dict):
         raise ConfigError("config.json: the top level must be an object")
-    if jsonio.too_deep(config):
-        raise ConfigError("config.json: nested more than %d levels deep" % jsonio.MAX_DEPTH)
+    problem = jsonio.document_problem(config)
+    if problem:
+        raise ConfigError("config.json: " + problem)
     from pyrunc.spec.validate import validate_config
     validate_config(config)
     root = config["root"]["path"]

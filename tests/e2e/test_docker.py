@@ -181,10 +181,16 @@ def test_kill_signal_and_restart(docker, name):
 
 
 def test_init_user_readonly_tmpfs(docker, name):
+    """--init (docker-init), --user, --read-only, --tmpfs. A tmpfs over a directory of the
+    image gets that directory's mode (runc chmods it: /run stays 755, so user 1000 cannot
+    write there); a tmpfs on a new directory keeps tmpfs's 1777."""
     r = docker.docker("run", "--rm", "--network", "none", "--init", "--user", "1000:1000",
-                      "--read-only", "--tmpfs", "/run", IMAGE, "sh", "-c",
-                      "cat /proc/1/comm; id -u; touch /x 2>&1; touch /run/y && echo run-ok")
+                      "--read-only", "--tmpfs", "/run", "--tmpfs", "/scratch", IMAGE, "sh", "-c",
+                      "cat /proc/1/comm; id -u; stat -c %a /run /scratch; touch /x 2>&1; "
+                      "touch /run/y 2>&1; touch /scratch/y && echo scratch-ok")
     assert r.code == 0, r
     out = r.out.splitlines()
     assert out[0] in ("docker-init", "tini-static", "tini"), r
-    assert out[1] == "1000" and "Read-only file system" in r.out and "run-ok" in out, r
+    assert out[1:4] == ["1000", "755", "1777"], r
+    assert "touch: /x: Read-only file system" in out, r
+    assert "touch: /run/y: Permission denied" in out and "scratch-ok" in out, r

@@ -181,3 +181,57 @@ def test_rootless_unallowed_range_is_explained(user, rbundle):
     r = user.run("run", "--bundle", rbundle.path, new_id())
     assert r.returncode != 0
     assert r.stderr.startswith("linux.uidMappings") and len(r.stderr.splitlines()) == 1
+
+
+@pytest.fixture
+def delegated(user):
+    """A cgroup parent in every v1 hierarchy owned by the user (as a delegating admin or
+    systemd's Delegate=yes would arrange); removed afterwards."""
+    from pyrunc import cgroups
+    name = "pyrunc-deleg-%s" % user.name
+    made = []
+    for key, mnt in cgroups.mounted_hierarchies().items():
+        if key == "":
+            continue  # leave cgroup v2 undelegated: those joins must be skipped
+        d = os.path.join(mnt, name)
+        os.mkdir(d)
+        made.append(d)
+        if "cpuset" in key.split(","):
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                with open(os.path.join(mnt, f)) as src, open(os.path.join(d, f), "w") as dst:
+                    dst.write(src.read().strip())
+        for entry in [d] + [os.path.join(d, f) for f in os.listdir(d)]:
+            os.chown(entry, user.uid, user.gid)
+    yield "/" + name
+    import time
+    for d in made:
+        for _ in range(100):
+            try:
+                for sub in os.listdir(d):
+                    if os.path.isdir(os.path.join(d, sub)):
+                        os.rmdir(os.path.join(d, sub))
+                os.rmdir(d)
+                break
+            except OSError:
+                time.sleep(0.05)
+
+
+def test_rootless_uses_delegated_cgroups_only(user, rbundle, delegated):
+    c = rbundle(["sleep", "300"])
+    c["linux"]["cgroupsPath"] = delegated + "/ctr"
+    c["linux"]["resources"] = {"pids": {"limit": 42}}
+    c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+    with open(os.path.join(rbundle.path, "config.json"), "w") as f:
+        json.dump(c, f)
+    cid = new_id()
+    r = user.run("run", "-d", "--bundle", rbundle.path, cid)
+    assert r.returncode == 0, r
+    pid = json.loads(user.run("state", cid).stdout)["pid"]
+    cg = dict(line.split(":", 2)[1:] for line in open("/proc/%d/cgroup" % pid).read().split("\n")
+              if line)
+    assert cg["pids"] == delegated + "/ctr" and cg["memory"].endswith(delegated + "/ctr")
+    assert cg[""] != delegated + "/ctr"  # cgroup v2 was not delegated: skipped
+    pids_max = "/sys/fs/cgroup/pids%s/ctr/pids.max" % delegated
+    assert open(pids_max).read().strip() == "42"  # the limit, written as the user
+    assert user.run("delete", "--force", cid).returncode == 0
+    assert not os.path.exists(os.path.dirname(pids_max))  # removed by delete

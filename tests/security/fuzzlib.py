@@ -406,6 +406,8 @@ class Sandbox:
         if isinstance(proc, dict):
             if isinstance(proc.get("args"), list):
                 proc["args"] = random.choice(SAFE_ARGS[:-1])
+            if proc.get("terminal") is True and random.random() < 0.8:
+                proc["terminal"] = False  # (no console socket here: it would be refused)
         linux = c.get("linux")
         if isinstance(linux, dict):
             for k in ("sysctl", "netDevices", "intelRdt"):
@@ -442,7 +444,11 @@ class Sandbox:
                         "source" in m and isinstance(m.get("source"), str) and \
                         m["source"].startswith("/") and m.get("type") not in (
                             "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"):
-                    m["source"] = os.path.join(self.scratch, random.choice(["dir", "file"]))
+                    dest = m.get("destination") if isinstance(m.get("destination"),
+                                                              str) else ""
+                    base = os.path.basename(dest.rstrip("/"))
+                    filelike = "." in base or base in ("hosts", "hostname", "passwd")
+                    m["source"] = os.path.join(self.scratch, "file" if filelike else "dir")
         return c
 
     def write_config(self, config):
