@@ -17,7 +17,7 @@ from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
 from pyrunc.process import finalize
-from pyrunc.process.sync import Channel
+from pyrunc.process.sync import Channel, report_failures
 
 
 class ExecContext:
@@ -35,23 +35,9 @@ class ExecContext:
 
 
 def child_main(ctx):
+    """Entry point of the forked child; never returns."""
     ch = Channel(ctx.sync_fd)
-    try:
-        _child(ctx, ch)
-    except PyruncError as e:
-        _report(ch, str(e))
-    except OSError as e:
-        _report(ch, "%s: %s" % (e.filename or "exec", e.strerror))
-    except BaseException as e:
-        _report(ch, "exec failed: %s: %s" % (type(e).__name__, e))
-    os._exit(255)
-
-
-def _report(ch, msg):
-    try:
-        ch.send("error", message=msg)
-    except OSError:
-        pass
+    report_failures(ch, lambda: _child(ctx, ch), 'exec', 255)
 
 
 def _preload():

@@ -4,25 +4,18 @@ report its pid (``--detach``) or wait for it (foreground)."""
 import os
 
 from pyrunc import errors
-from pyrunc.linux import consts as C
-from pyrunc.linux import libc
-from pyrunc.process.sync import Channel
+from pyrunc.process.sync import Channel, fork_child
 from pyrunc.testing import killpoint
+
+
+def _exec_init_main(ctx):
+    from pyrunc.process import exec_init
+    exec_init.child_main(ctx)
 
 
 def spawn(ctx, cgroup_manager):
     """Fork and drive the exec'd process until its execve; returns its host pid."""
-    pfd, cfd = libc.socketpair(C.AF_UNIX, C.SOCK_SEQPACKET)
-    ctx.sync_fd = cfd
-    child = os.fork()
-    if child == 0:
-        try:
-            os.close(pfd)
-            from pyrunc.process import exec_init
-            exec_init.child_main(ctx)
-        finally:
-            os._exit(255)
-    os.close(cfd)
+    child, pfd = fork_child(ctx, _exec_init_main, 255)
     killpoint("exec:forked")
     ch = Channel(pfd, peer="exec failed: the process")
     pid = 0

@@ -18,7 +18,7 @@ from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
 from pyrunc.process import attrs, finalize
-from pyrunc.process.sync import Channel
+from pyrunc.process.sync import Channel, report_failures
 from pyrunc.testing import killpoint
 
 
@@ -63,22 +63,7 @@ def _preload():
 def child_main(ctx):
     """Entry point of the forked child; never returns."""
     ch = Channel(ctx.sync_fd)
-    try:
-        _child(ctx, ch)
-    except PyruncError as e:
-        _report(ch, str(e))
-    except OSError as e:
-        _report(ch, "%s: %s" % (e.filename or "init", e.strerror))
-    except BaseException as e:  # a bug: still one line for the user, never a traceback
-        _report(ch, "container init failed: %s: %s" % (type(e).__name__, e))
-    os._exit(1)
-
-
-def _report(ch, msg):
-    try:
-        ch.send("error", message=msg)
-    except OSError:
-        pass
+    report_failures(ch, lambda: _child(ctx, ch), 'container init', 1)
 
 
 def _namespaces(config):

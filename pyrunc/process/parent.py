@@ -10,9 +10,7 @@ subreapers), with no pyrunc process in between.
 import os
 
 from pyrunc import errors
-from pyrunc.linux import consts as C
-from pyrunc.linux import libc
-from pyrunc.process.sync import Channel
+from pyrunc.process.sync import Channel, fork_child
 from pyrunc.testing import killpoint
 
 
@@ -74,22 +72,17 @@ def _helper_map(tool, pid, maps, field):
             field, tool, (r.stderr or r.stdout).strip().replace("\n", " ")))
 
 
+def _init_main(ctx):
+    from pyrunc.process import init
+    init.child_main(ctx)
+
+
 def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
     """Fork the init and drive it to the created state; returns its host pid.
 
     On failure the init (if any) is killed and reaped, and ContainerInitError/PyruncError
     carries the init's one-line reason."""
-    pfd, cfd = libc.socketpair(C.AF_UNIX, C.SOCK_SEQPACKET)
-    ctx.sync_fd = cfd
-    child = os.fork()
-    if child == 0:
-        try:
-            os.close(pfd)
-            from pyrunc.process import init
-            init.child_main(ctx)
-        finally:
-            os._exit(1)
-    os.close(cfd)
+    child, pfd = fork_child(ctx, _init_main, 1)
     killpoint("create:forked")
     ch = Channel(pfd)
     init_pid = 0

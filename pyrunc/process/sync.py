@@ -63,3 +63,45 @@ class Channel:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def fork_child(ctx, entry, exit_code):
+    """Fork with a channel between the two sides; returns (child pid, parent's fd).
+
+    The child gets its end as ``ctx.sync_fd`` and runs ``entry(ctx)``, which must not return
+    (it execs or exits); if it does, or raises, the child exits with ``exit_code``."""
+    from pyrunc.linux import consts as C
+    from pyrunc.linux import libc
+    pfd, cfd = libc.socketpair(C.AF_UNIX, C.SOCK_SEQPACKET)
+    ctx.sync_fd = cfd
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(pfd)
+            entry(ctx)
+        finally:
+            os._exit(exit_code)
+    os.close(cfd)
+    return child, pfd
+
+
+def report_failures(ch, body, what, exit_code):
+    """Run ``body()`` in a forked child; any failure goes to the parent as one error line
+    (never a traceback) and the child exits with ``exit_code``."""
+    from pyrunc.errors import PyruncError
+    try:
+        body()
+    except PyruncError as e:
+        _send_error(ch, str(e))
+    except OSError as e:
+        _send_error(ch, "%s: %s" % (e.filename or what, e.strerror))
+    except BaseException as e:  # a bug: still one line for the user
+        _send_error(ch, "%s failed: %s: %s" % (what, type(e).__name__, e))
+    os._exit(exit_code)
+
+
+def _send_error(ch, msg):
+    try:
+        ch.send("error", message=msg)
+    except OSError:
+        pass
