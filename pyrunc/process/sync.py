@@ -43,7 +43,10 @@ class Channel:
 
     def recv(self):
         """The next message, or None when the other side closed without a word."""
-        data = os.read(self.fd, 1 << 20)
+        try:
+            data = os.read(self.fd, 1 << 20)
+        except ConnectionResetError:  # it exited with our last message unread
+            return None
         if not data:
             return None
         return jsonio.loads(data)

@@ -54,6 +54,8 @@ def load_bundle(bundle):
     from pyrunc.spec.validate import validate_config
     validate_config(config)
     root = config["root"]["path"]
+    if "\0" in root:
+        raise ConfigError("root.path: %s contains a NUL byte" % ascii(root))
     # the bundle directory may be reached through symlinks (runc chdirs into it), but not
     # root.path: a rootfs that is, or goes through, a symlink could be the host's "/" --
     # runc refuses it the same way ("not an absolute path, or a symlink")

@@ -162,3 +162,41 @@ def test_concurrent_clients(world):
     assert leftover == [], "lost containers (not in list): %s" % leftover
     assert all(v == {} for v in leaks.values()), leaks
     assert counts.get("create:ok", 0) >= 4 and counts.get("start:ok", 0) >= 2, counts
+
+
+def test_commands_issued_during_create_wait_for_it(world, tmp_path):
+    """start / update / delete issued while a create holds the lock (a 1 s createRuntime hook)
+    act on what the create recorded once it is done, not on what they read before waiting:
+    start starts it, update keeps its pid, delete finds its cgroups and init."""
+    cids = [unique("cw%d" % i) for i in range(3)]
+    slow = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "1"]}]}
+    procs = {}
+    for cid in cids:
+        b = world.bundle(cid, hooks=slow)
+        procs[cid] = subprocess.Popen(world.rt.argv + ["--root", world.rt.root, "create",
+                                                       "--bundle", b.path, cid],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for cid in cids:
+        deadline = time.monotonic() + 10
+        while (world.state(cid)[0] or {}).get("status") != "creating":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    start = subprocess.Popen(world.rt.argv + ["--root", world.rt.root, "start", cids[0]],
+                             stderr=subprocess.PIPE, text=True)
+    update = subprocess.Popen(world.rt.argv + ["--root", world.rt.root, "update",
+                                               "--pids-limit", "100", cids[1]],
+                              stderr=subprocess.PIPE, text=True)
+    delete = subprocess.Popen(world.rt.argv + ["--root", world.rt.root, "delete", cids[2]],
+                              stderr=subprocess.PIPE, text=True)
+    for cid, p in procs.items():
+        assert p.wait(30) == 0, p.stderr.read()
+    assert start.wait(30) == 0, start.stderr.read()
+    assert update.wait(30) == 0, update.stderr.read()
+    assert delete.wait(30) == 0, delete.stderr.read()
+    assert world.wait_status(cids[0], "running") == "running"
+    st, _ = world.state(cids[1])
+    assert st["status"] == "created" and os.path.exists("/proc/%d" % st["pid"]), st
+    assert world.leaks(cids[2]) == {}
+    for cid in cids[:2]:
+        world.rt.cmd("delete", "--force", cid, check=True)
+        assert world.leaks(cid) == {}
