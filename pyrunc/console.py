@@ -33,13 +33,45 @@ def connect_socket(path):
     return s
 
 
-def open_pty(size=None):
-    """(master fd, slave fd, slave path) from the devpts mounted at /dev/pts in this root."""
+def _open_ptmx():
+    """Open /dev/ptmx, checked to be the pty multiplexer (char 5:2) *before* it is opened:
+    /dev may come from a volume, and opening another device node has effects of its own
+    (/dev/watchdog arms the host's watchdog); the runtime is not in the container's device
+    cgroup yet. The checked inode itself is reopened, through a checked /proc."""
+    import stat
+    from pyrunc.rootfs import paths
+    flags = os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC
     try:
-        master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        pfd = os.open("/dev/ptmx", C.O_PATH | os.O_CLOEXEC)
     except OSError as e:
         raise PyruncError("process.terminal: open /dev/ptmx: %s (is devpts mounted at "
                           "/dev/pts?)" % e.strerror) from None
+    try:
+        st = os.fstat(pfd)
+        if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(5, 2):
+            raise PyruncError("process.terminal: /dev/ptmx is not the pty multiplexer "
+                              "(character device 5:2)")
+        try:
+            paths.require_procfs("process.terminal")
+            target = paths.fd_path(pfd)
+        except PyruncError:
+            target = "/dev/ptmx"  # no procfs to reopen through: by path, checked after
+        try:
+            master = os.open(target, flags)
+        except OSError as e:
+            raise PyruncError("process.terminal: open /dev/ptmx: %s (is devpts mounted at "
+                              "/dev/pts?)" % e.strerror) from None
+        if os.fstat(master).st_rdev != os.makedev(5, 2):
+            os.close(master)
+            raise PyruncError("process.terminal: /dev/ptmx changed while being opened")
+        return master
+    finally:
+        os.close(pfd)
+
+
+def open_pty(size=None):
+    """(master fd, slave fd, slave path) from the devpts mounted at /dev/pts in this root."""
+    master = _open_ptmx()
     from pyrunc.linux._libc_ffi import ffi
     zero = ffi.new("int *", 0)
     if libc.lib.ioctl(master, TIOCSPTLCK, zero) < 0:

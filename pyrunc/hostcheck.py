@@ -295,14 +295,39 @@ def probe_seccomp(config, bundle):
 
 
 def probe_cgroups(config, bundle):
-    resources = _linux(config).get("resources")
-    if not resources:
+    """Whether this host can apply linux.resources: the same code as create, applied to a
+    throw-away cgroup beside the container's, removed again (with any parent it needed)."""
+    linux = _linux(config)
+    resources = linux.get("resources")
+    if not resources or os.geteuid() != 0:
         return []
     from pyrunc import cgroups
-    check = getattr(cgroups, "resource_problems", None)
-    if check is None:
-        return []
-    return [_f(ERROR, field, msg) for field, msg in check(resources)]
+    from pyrunc.cgroups.common import ResourceError
+    path = linux.get("cgroupsPath") or "pyrunc-check"
+    probe_path = os.path.join(os.path.dirname(path.rstrip("/")) or
+                              ("/" if path.startswith("/") else ""),
+                              "pyrunc-check-%d" % os.getpid())
+    try:
+        cg = cgroups.Manager.for_container(probe_path, "check")
+    except PyruncError as e:
+        return [_f(ERROR, "linux.cgroupsPath", str(e))]
+    made = []
+    try:
+        made = cg.create()
+        cg.apply_resources(resources)
+    except ResourceError as e:
+        field, _, msg = str(e).partition(": ")
+        return [_f(ERROR, field, msg.replace(probe_path, path))]
+    except (PyruncError, OSError) as e:
+        return [_f(ERROR, "linux.resources", str(e))]
+    finally:
+        cg.destroy()
+        for d in reversed(made):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+    return []
 
 
 PROBES = (probe_process, probe_rootfs, probe_rlimits, probe_user_namespace, probe_mounts, probe_sysctl,

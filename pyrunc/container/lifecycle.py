@@ -96,6 +96,11 @@ def create(root, cid, opts):
     killpoint("create:state-dir-made")
     st = ContainerState(root, cid)
     st.lock(reload=False)
+    if os.listdir(st._lockfd):
+        # not the directory we made: a concurrent delete removed ours before we locked it and
+        # another create of this id made this one (ours is empty until we write into it)
+        st.unlock()
+        raise errors.ContainerExists(cid)
     cg = None
     made = []
     init_pid = 0
@@ -297,6 +302,10 @@ def start(root, cid):
                 if not chunk:
                     break
                 reply += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            # the init died (a concurrent kill or delete) before it read our go: it has
+            # stopped without running anything
+            raise errors.ContainerStopped(cid) from None
         finally:
             s.close()
         killpoint("start:replied")

@@ -112,10 +112,9 @@ def apparmor_on_exec(profile):
     if not hostcheck.apparmor_enabled():
         raise PyruncError("process.apparmorProfile %s: AppArmor is not enabled on this host "
                           "(remove the profile, or enable AppArmor)" % profile)
-    for path in ("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"):
+    for rel in ("apparmor/exec", "exec"):
         try:
-            with open(path, "w") as f:
-                f.write("exec " + profile)
+            write_lsm_attr(rel, "exec " + profile)
             return
         except FileNotFoundError:
             continue
@@ -133,7 +132,27 @@ def selinux_on_exec(label):
         raise PyruncError("process.selinuxLabel %s: SELinux is not enabled on this host "
                           "(remove the label, or enable SELinux)" % label)
     try:
-        with open("/proc/self/attr/exec", "w") as f:
-            f.write(label)
+        write_lsm_attr("exec", label)
     except OSError as e:
         raise PyruncError("process.selinuxLabel %s: %s" % (label, e.strerror)) from None
+
+
+def write_lsm_attr(rel, data):
+    """Write /proc/thread-self/attr/<rel>, the kernel's file and no other (CVE-2019-16884,
+    CVE-2025-52881): from a /proc checked to be a procfs root, crossing no mount and no
+    magic link, onto a file checked to be on procfs. Raises OSError (FileNotFoundError if
+    this kernel has no such attribute) or PyruncError."""
+    from pyrunc.rootfs import paths
+    paths.require_procfs("process LSM label")
+    procfd = os.open("/proc", C.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        fd = libc.openat2(procfd, "thread-self/attr/" + rel, os.O_WRONLY, C.RESOLVE_BENEATH |
+                          C.RESOLVE_NO_XDEV | C.RESOLVE_NO_MAGICLINKS)
+    finally:
+        os.close(procfd)
+    try:
+        if paths.fs_type(fd) != paths.PROC_SUPER_MAGIC:
+            raise PyruncError("/proc/thread-self/attr/%s is not on procfs" % rel)
+        os.write(fd, data.encode())
+    finally:
+        os.close(fd)

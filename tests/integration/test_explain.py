@@ -202,3 +202,70 @@ def test_unavailable_capability_is_skipped_with_a_warning(pyrunc, make_bundle, t
     assert not int(r.out.split()[1], 16) & (1 << 24)
     (entry,) = [json.loads(x) for x in log.read_text().splitlines()]
     assert entry["level"] == "warning" and "CAP_SYS_RESOURCE" in entry["msg"]
+
+
+def test_missing_cgroup_controller(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["linux"]["cgroupsPath"] = "/pyrunc-explain-%s" % new_id()
+    b.config["linux"]["resources"] = {"hugepageLimits": [{"pageSize": "2MB", "limit": 1 << 21}]}
+    b.write()
+    import glob
+    hugetlb = glob.glob("/sys/fs/cgroup/hugetlb") + glob.glob("/sys/fs/cgroup/*hugetlb*")
+    if hugetlb:
+        pytest.skip("this host has the hugetlb controller")
+    _same_finding(pyrunc, b, "linux.resources.hugepageLimits[0]",
+                  "hugetlb cgroup controller is not available")
+    leftovers = glob.glob("/sys/fs/cgroup/*/pyrunc-explain-*")
+    assert leftovers == []  # neither create nor check left a cgroup
+
+
+def test_v2_only_key_on_a_v1_host(pyrunc, make_bundle):
+    from pyrunc import cgroups
+    if list(cgroups.mounted_hierarchies()) == [""]:
+        pytest.skip("pure cgroup v2 host")
+    b = make_bundle("true")
+    b.config["linux"]["cgroupsPath"] = "/pyrunc-explain-%s" % new_id()
+    b.config["linux"]["resources"] = {"unified": {"memory.high": "100000000"}}
+    b.write()
+    _same_finding(pyrunc, b, "linux.resources.unified", "memory.high")
+
+
+def test_unknown_seccomp_action(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_BOGUS"}
+    b.write()
+    err, _ = _same_finding(pyrunc, b, "linux.seccomp.defaultAction", "SCMP_ACT_BOGUS")
+    assert err.startswith("config.json: linux.seccomp.defaultAction")
+
+
+def test_sysctl_not_namespaced(pyrunc, make_bundle):
+    b = make_bundle("true")
+    b.config["linux"]["sysctl"] = {"vm.swappiness": "10"}
+    b.write()
+    _same_finding(pyrunc, b, "linux.sysctl", "vm.swappiness")
+
+
+def test_user_namespaces_disabled(pyrunc, make_bundle):
+    """user.max_user_namespaces is per user namespace: set it to 0 inside one of our own
+    (`unshare -Ur`), and run check and create there."""
+    import shlex
+    import subprocess
+    b = make_bundle("true")
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 1}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 1}]
+    b.write()
+    rt = " ".join(shlex.quote(a) for a in pyrunc.argv + ["--root", pyrunc.root])
+    script = ("echo 0 > /proc/sys/user/max_user_namespaces && "
+              "%s check --bundle %s --format json; echo CHECK=$?; "
+              "%s create --bundle %s %s; echo CREATE=$?" % (rt, b.path, rt, b.path, new_id()))
+    p = subprocess.run(["unshare", "-Ur", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    out = p.stdout
+    rep = json.loads(out[:out.index("CHECK=")])
+    assert "CHECK=1" in out and not rep["ok"]
+    assert any(f["field"] == "linux.namespaces[user]" and "disabled" in f["message"]
+               for f in rep["findings"]), rep
+    assert "CREATE=1" in out
+    err = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(err) == 1 and "user.max_user_namespaces = 0" in err[0], p.stderr

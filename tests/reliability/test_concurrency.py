@@ -24,7 +24,7 @@ from tests.reliability.common import unique
 
 SEED = int(os.environ.get("PYRUNC_RELIABILITY_SEED", "20250801"))
 CLIENTS = 8
-OPS = 24            # per client
+OPS = int(os.environ.get("PYRUNC_RELIABILITY_OPS", "24"))  # per client
 IDS = 4             # the shared pool
 CMD_TIMEOUT = 60    # a command slower than this is a deadlock
 RUN_BOUND = 150     # seconds for the whole run
@@ -54,6 +54,7 @@ class Client(threading.Thread):
         self.rng = random.Random(SEED * 100 + n)
         self.world, self.ids, self.bundles, self.problems = world, ids, bundles, problems
         self.results = []
+        self.timeline = []
         self.current = None
 
     def run(self):
@@ -70,11 +71,16 @@ class Client(threading.Thread):
                 self.problems.append("deadlock? %s took over %ss" % (argv, CMD_TIMEOUT))
                 return
             self.results.append((op, cid, r, time.monotonic() - t))
+            self.timeline.append((t, time.monotonic(), argv, r.code))
             self.check(op, cid, r)
         self.current = None
 
     def check(self, op, cid, r):
-        bad = lambda why: self.problems.append("%s %s: %s: %r" % (op, cid, why, r))  # noqa
+        def bad(why):
+            t0, t1 = self.timeline[-1][:2]
+            self.problems.append("%s %s: %s: %r; alongside: %s" % (op, cid, why, r, [
+                (a, code) for c in self.peers for s, e, a, code in list(c.timeline)
+                if c is not self and cid in a and s < t1 and e > t0]))
         if "Traceback" in r.err or "internal error" in r.err:
             bad("a bug's output")
         if r.code != 0:
@@ -132,6 +138,8 @@ def test_concurrent_clients(world):
     checker = StateChecker(world.rt.root, problems)
     checker.start()
     clients = [Client(n, world, ids, bundles, problems) for n in range(CLIENTS)]
+    for c in clients:
+        c.peers = clients
     t0 = time.monotonic()
     for c in clients:
         c.start()

@@ -553,15 +553,23 @@ class Sandbox:
     def run_argv(self, argv):
         argv = [self.cli_bundle() if a == BUNDLE else a for a in argv]
         full = self.rt.argv + ["--root", self.root] + argv
-        try:
-            cp = subprocess.run(full, cwd=self.scratch, stdin=subprocess.DEVNULL,
-                                capture_output=True, timeout=60)
-        except subprocess.TimeoutExpired:
+        import tempfile
+        # files, not pipes: a created container keeps the runtime's stdio open
+        with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+            try:
+                cp = subprocess.run(full, cwd=self.scratch, stdin=subprocess.DEVNULL,
+                                    stdout=fo, stderr=fe, timeout=60)
+            except subprocess.TimeoutExpired:
+                cp = None
+            fo.seek(0)
+            fe.seek(0)
+            so, se = fo.read(), fe.read()
+        if cp is None:
             out = Outcome("bug", "hung (60 s): %r" % argv)
         else:
             r = helpers.Result(cp)
-            r.out = cp.stdout.decode(errors="replace")
-            r.err = cp.stderr.decode(errors="replace")
+            r.out = so.decode(errors="replace")
+            r.err = se.decode(errors="replace")
             out = classify(r, program=bool(argv) and argv[0] in ("run", "exec", "check"))
             if out.kind == "bug" and "--debug" in argv and "Traceback" not in r.err and \
                     "internal error" not in r.err:

@@ -102,3 +102,15 @@ def test_runc_console_bind_mount_is_redirected(runc, make_bundle, tmp_path):
     ok, text = outcomes[-1]
     assert (ok and text != "character special file") or (not ok and "setctty" in text), \
         outcomes
+
+
+def test_ptmx_from_a_volume_is_checked_before_it_is_opened(pyrunc, make_bundle, tmp_path):
+    """Same family: /dev from a volume whose "ptmx" is another device. The runtime opens it
+    before it is in the container's device cgroup, and opening some devices has effects
+    (/dev/watchdog arms the host's watchdog): only char 5:2 is opened. (/dev/null stands in
+    for the dangerous node here.)"""
+    b, dev = _bundle(make_bundle, tmp_path)
+    os.unlink(os.path.join(dev, "ptmx"))
+    os.mknod(os.path.join(dev, "ptmx"), 0o20666, os.makedev(1, 3))
+    ok, text = run_with_console(pyrunc, b, new_id("console"))
+    assert not ok and "not the pty multiplexer" in text, text
