@@ -49,15 +49,21 @@ PR_SET_CHILD_SUBREAPER = 36
 # which pyrunc's default spec carries); runc spec writes 1.0.2-dev, so all three get that.
 OCI_VERSION = "1.0.2-dev"
 
-TIME_OPS = ["run", "create", "start", "state", "kill", "delete"]
+TIME_OPS = ["run", "create", "start", "state", "exec", "kill", "delete"]
 TIME_LABELS = {
     "run": "run /bin/true",
     "create": "create",
     "start": "start",
     "state": "state (running)",
+    "exec": "exec /bin/true",
     "kill": "kill KILL",
     "delete": "delete",
     "wrapper": "wrapper /bin/true",
+}
+BATCH_OPS = ["batch_create_start", "batch_delete"]
+BATCH_LABELS = {
+    "batch_create_start": "%d x create+start, %d parallel",
+    "batch_delete": "%d x delete -f (running)",
 }
 MEM_OPS = ["create_maxrss", "waiting_rss"]
 MEM_LABELS = {
@@ -269,6 +275,57 @@ class Spawner:
             for fd in (fnull, fpid, ferr):
                 os.close(fd)
 
+    def parallel(self, queues):
+        """Run the argv lists of each queue in order, the queues side by side; returns
+        (all ok, [error texts], wall ns). Containers' inits reparented to us are reaped too
+        (we are a subreaper), so any pid that is not one of ours is ignored."""
+        fnull = os.open("/dev/null", os.O_RDWR)
+        errfiles = [os.path.join(os.path.dirname(self.err_path), "stderr-%d" % q)
+                    for q in range(len(queues))]
+        running = {}
+        pos = [0] * len(queues)
+        errors = []
+
+        def launch(q):
+            argv = queues[q][pos[q]]
+            ferr = os.open(errfiles[q], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                actions = [(os.POSIX_SPAWN_DUP2, fnull, 0), (os.POSIX_SPAWN_DUP2, fnull, 1),
+                           (os.POSIX_SPAWN_DUP2, ferr, 2)]
+                pid = os.posix_spawn(argv[0], argv, self.env, file_actions=actions,
+                                     setsigdef=self.sigdef)
+            finally:
+                os.close(ferr)
+            running[pid] = q
+        try:
+            t0 = time.perf_counter_ns()
+            for q in range(len(queues)):
+                if queues[q]:
+                    launch(q)
+            while running:
+                pid, status = os.waitpid(-1, 0)
+                q = running.pop(pid, None)
+                if q is None:
+                    continue
+                if os.waitstatus_to_exitcode(status) != 0:
+                    with open(errfiles[q], errors="replace") as f:
+                        errors.append("%s: exit %s: %s" % (" ".join(queues[q][pos[q]][-2:]),
+                                                           os.waitstatus_to_exitcode(status),
+                                                           f.read().strip()[-500:]))
+                pos[q] += 1
+                if pos[q] < len(queues[q]):
+                    launch(q)
+            t1 = time.perf_counter_ns()
+        finally:
+            for pid in running:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except OSError:
+                    pass
+            os.close(fnull)
+        return not errors, errors, t1 - t0
+
     def kill_inflight(self):
         pid, self.inflight = self.inflight, None
         if pid:
@@ -286,13 +343,15 @@ class Runtime:
     def __init__(self, name, path, root, wrapper):
         self.name, self.path, self.root, self.wrapper = name, path, root, wrapper
         self.bundles = {}
+        self.batch_bundles = []
+        self.batch_rootfs = None
         self.ids = set()
 
     def argv(self, *args):
         return self.wrapper + [self.path, "--root", self.root] + list(args)
 
 
-def build_bundles(tmp, runtimes):
+def build_bundles(tmp, runtimes, batch=0):
     src = os.path.join(tmp, "src")
     import subprocess
     r = subprocess.run([MAKE_BUNDLE, src, "/bin/true"], stdout=subprocess.DEVNULL,
@@ -309,13 +368,22 @@ def build_bundles(tmp, runtimes):
             shutil.copytree(os.path.join(src, "rootfs"), os.path.join(d, "rootfs"),
                             symlinks=True)
             rt.bundles[kind] = d
+        # batch containers share one read-only rootfs (absolute root.path), each its own
+        # bundle directory for its own config.json (its own cgroupsPath)
+        rt.batch_rootfs = os.path.join(rt.bundles["life"], "rootfs")
+        for k in range(batch):
+            d = os.path.join(tmp, "bundles", "%s-batch" % rt.name, str(k))
+            os.makedirs(d)
+            rt.batch_bundles.append(d)
     return base
 
 
-def write_config(base, bundle, args, cgpath):
+def write_config(base, bundle, args, cgpath, rootfs=None):
     c = json.loads(json.dumps(base))
     c["process"]["args"] = args
     c["linux"]["cgroupsPath"] = cgpath
+    if rootfs:
+        c["root"]["path"] = rootfs
     tmp = os.path.join(bundle, "config.json.tmp")
     with open(tmp, "w") as f:
         json.dump(c, f, indent=2)
@@ -333,7 +401,8 @@ class Bench:
         self.spawn = spawn
         self.base = base
         self.wrapper_argv = wrapper_argv
-        self.samples = {rt.name: {op: [] for op in TIME_OPS + MEM_OPS} for rt in runtimes}
+        self.samples = {rt.name: {op: [] for op in TIME_OPS + MEM_OPS + BATCH_OPS}
+                        for rt in runtimes}
         self.samples["wrapper"] = {"wrapper": []}
         self.errors = []
         self.recording = True
@@ -426,6 +495,13 @@ class Bench:
             if st.get("status") != "running":
                 self.err(rt, "state", i, "status %r, expected 'running'" % st.get("status"))
 
+        r = self.spawn(rt.argv("exec", cid, "/bin/true"))
+        reap_orphans()
+        if r.ok:
+            self.rec(rt, "exec", r.ms)
+        else:
+            self.err(rt, "exec", i, r.describe())
+
         r = self.spawn(rt.argv("kill", cid, "KILL"))
         if not r.ok:
             self.err(rt, "kill", i, r.describe())
@@ -488,6 +564,43 @@ class Bench:
         for rt in self.rts:
             self.do_create_rss(rt, i, tag)
 
+    def batch(self, rt, rnd):
+        """create+start of N containers, P at a time (each slot runs create then start of its
+        containers), then delete -f of all N one after the other; each timed as a whole."""
+        n, par = self.o.batch, self.o.batch_parallel
+        cids = ["bench-%s-batch-%d-%d" % (rt.name, rnd, k) for k in range(n)]
+        for k, cid in enumerate(cids):
+            write_config(self.base, rt.batch_bundles[k], ["sleep", "1000"],
+                         self.cgpath(rt, "batch", rnd * n + k), rootfs=rt.batch_rootfs)
+        rt.ids.update(cids)
+        queues = [[] for _ in range(par)]
+        for k, cid in enumerate(cids):
+            queues[k % par] += [rt.argv("create", "--bundle", rt.batch_bundles[k], cid),
+                                rt.argv("start", cid)]
+        ok, errs, ns = self.spawn.parallel(queues)
+        for e in errs:
+            self.err(rt, "batch_create_start", rnd, e)
+        if ok:
+            self.rec(rt, "batch_create_start", ns / 1e6)
+        t0 = time.perf_counter_ns()
+        failed = False
+        for cid in cids:
+            r = self.spawn(rt.argv("delete", "--force", cid))
+            if not r.ok:
+                failed = True
+                self.err(rt, "batch_delete", rnd, r.describe())
+        t1 = time.perf_counter_ns()
+        reap_orphans()
+        if ok and not failed:
+            self.rec(rt, "batch_delete", (t1 - t0) / 1e6)
+        rt.ids.difference_update(cids)
+
+    def batches(self):
+        for rnd in range(self.o.batch_rounds):
+            log("batch round %d/%d" % (rnd + 1, self.o.batch_rounds))
+            for rt in self.rts:
+                self.batch(rt, rnd)
+
     def main(self):
         self.recording = False
         for w in range(self.o.warmup):
@@ -497,6 +610,8 @@ class Bench:
         for i in range(self.o.runs):
             log("iteration %d/%d" % (i + 1, self.o.runs))
             self.iteration(i, str(i))
+        if self.o.batch:
+            self.batches()
 
 
 def own_hwm_kb():
@@ -554,7 +669,7 @@ def ratio(summ, a, b, op, sub=0.0, sub_b=0.0):
     return (sa["median"] - sub) / den
 
 
-def render_table(summ, names, errors, runs, crun_net):
+def render_table(summ, names, errors, runs, crun_net, batch=None):
     cols = [n for n in names]
     others = [n for n in ("runc", "crun") if n in names and "pyrunc" in names]
     head = ["operation"] + ["%s min/med/max" % n for n in cols] + \
@@ -582,6 +697,11 @@ def render_table(summ, names, errors, runs, crun_net):
         add(TIME_LABELS[op], op, 1.0, 1, "ms")
     for op in MEM_OPS:
         add(MEM_LABELS[op], op, 1 / 1024, 1, "MiB")
+    if batch:
+        n, par, rounds = batch
+        for op in BATCH_OPS:
+            add((BATCH_LABELS[op] % (n, par)) if "%d parallel" in BATCH_LABELS[op] else
+                BATCH_LABELS[op] % n, op, 1.0, 0, "ms, %d rounds" % rounds)
     if summ["wrapper"]["wrapper"]:
         row = ["%s [ms]" % TIME_LABELS["wrapper"]] + \
               [fmt_cell(summ["wrapper"]["wrapper"])] + [""] * (len(head) - 2)
@@ -628,6 +748,13 @@ def parse_args(argv):
     p.add_argument("--crun", default=shutil.which("crun") or "/usr/bin/crun")
     p.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"))
     p.add_argument("--cgroup-parent", default="pyrunc-bench")
+    p.add_argument("--batch", type=int, default=50,
+                   help="containers in the batch phase (create+start in parallel, then "
+                        "delete -f each); 0 skips it (default 50)")
+    p.add_argument("--batch-parallel", type=int, default=4,
+                   help="create+start commands running at once in the batch phase (4)")
+    p.add_argument("--batch-rounds", type=int, default=3,
+                   help="batch phase rounds per runtime, interleaved (3)")
     p.add_argument("--tmpdir", default=None, help="where the temp dir goes (default $TMPDIR)")
     p.add_argument("--crun-fix", default="auto",
                    choices=["auto", "shared-ns", "wrap-crun", "wrap-all", "none"],
@@ -640,6 +767,7 @@ def parse_args(argv):
     o = p.parse_args(argv)
     if o.quick:
         o.runs = 5
+        o.batch_rounds = min(o.batch_rounds, 1)
     if o.runs < 1:
         p.error("--runs must be >= 1")
     return o
@@ -706,7 +834,7 @@ def main(argv=None):
             root = os.path.join(tmp, "root-" + n)
             os.mkdir(root, 0o700)
             runtimes.append(Runtime(n, paths[n], root, w))
-        base = build_bundles(tmp, runtimes)
+        base = build_bundles(tmp, runtimes, o.batch)
         versions = {rt.name: version_of(rt.path, [], spawn) for rt in runtimes}
         bench = Bench(o, runtimes, tmp, spawn, base, wrapper)
         floor = [spawn.launch(["/bin/true"])[1] for _ in range(5)]
@@ -736,7 +864,8 @@ def main(argv=None):
                         if "pyrunc" in names else None
                     crun_net["ops"][op] = {"crun_net_median_ms": net, "ratio": r}
 
-        print(render_table(summ, names, bench.errors, o.runs, crun_net))
+        print(render_table(summ, names, bench.errors, o.runs, crun_net,
+                           (o.batch, o.batch_parallel, o.batch_rounds) if o.batch else None))
         print("create peak RSS = wait4 ru_maxrss of an extra untimed create forked by /bin/sh "
               "(floor: /bin/true that way = %.1f MiB; spawned directly by this %.0f MiB "
               "Python it would read %.1f MiB)" % (max(floor) / 1024, own_hwm_kb() / 1024,
@@ -757,6 +886,8 @@ def main(argv=None):
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             "complete": complete,
             "runs": o.runs, "warmup": o.warmup,
+            "batch": {"containers": o.batch, "parallel": o.batch_parallel,
+                      "rounds": o.batch_rounds},
             "host": {"kernel": platform.release(), "cpus": os.cpu_count(),
                      "python": sys.version.split()[0], "cgroup_layout": layout,
                      "cgroup2_mounts": v2,
@@ -770,12 +901,13 @@ def main(argv=None):
                          for rt in runtimes},
             "launcher_floor_kb": floor,
             "direct_spawn_true_maxrss_kb": direct,
-            "units": {"time": "ms", "create_maxrss": "KiB (wait4 ru_maxrss)",
+            "units": {"time": "ms", "batch_*": "ms for all containers of a round",
+                      "create_maxrss": "KiB (wait4 ru_maxrss)",
                       "waiting_rss": "KiB (/proc/PID/status VmRSS)"},
             "summary": summ,
             "ratios": {
                 "pyrunc/" + other: {op: ratio(summ, "pyrunc", other, op)
-                                    for op in TIME_OPS + MEM_OPS}
+                                    for op in TIME_OPS + MEM_OPS + BATCH_OPS}
                 for other in ("runc", "crun") if other in names and "pyrunc" in names},
             "crun_net_of_wrapper": crun_net,
             "samples": bench.samples,

@@ -1,5 +1,3 @@
-import sys
+from pyrunc.cli import exit_now, main
 
-from pyrunc.cli import main
-
-sys.exit(main())
+exit_now(main())

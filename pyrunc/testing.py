@@ -5,6 +5,7 @@ environment variable ``PYRUNC_TEST_KILLPOINT`` is
 
   ``NAME``     the process reaching point NAME kills itself with SIGKILL there;
   ``NAME@N``   the same, at the Nth time this process reaches NAME;
+  ``NAME~S``   the process reaching NAME sleeps S seconds there (to force an interleaving);
   ``/PATH``    every point reached is appended to file PATH (one name a line), to list the
                points an operation passes (tests/reliability checks each one is exercised).
 
@@ -33,6 +34,9 @@ def killpoint(name):
             os.write(fd, ("%s\n" % name).encode())
         finally:
             os.close(fd)
+    elif want.startswith(name + "~"):
+        import time  # loaded at interpreter start-up: no real import
+        time.sleep(float(want[len(name) + 1:]))
     elif want.startswith(name + "@"):
         n = _hits[name] = _hits.get(name, 0) + 1
         if want[len(name) + 1:] == str(n):

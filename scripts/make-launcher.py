@@ -26,8 +26,8 @@ def main():
         "# pyrunc launcher (scripts/make-launcher.py): no site, explicit sys.path\n"
         "import sys\n"
         "sys.path[:0] = [%r, %r]\n"
-        "from pyrunc.cli import main\n"
-        "sys.exit(main())\n" % (py, pkgdir, purelib))
+        "from pyrunc.cli import exit_now, main\n"
+        "exit_now(main())\n" % (py, pkgdir, purelib))
     dest = os.path.join(venv, "bin", "pyrunc")
     tmp = dest + ".tmp"
     with open(tmp, "w") as f:

@@ -28,8 +28,13 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
-  | grep -v "^WARNING: Location" || true
+# pip's output without its "WARNING: Location" noise; a failed install fails the setup
+if ! out=$(.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1); then
+  printf '%s\n' "$out" >&2
+  echo "setup.sh: pip install failed" >&2
+  exit 1
+fi
+printf '%s\n' "$out" | grep -v -e "^WARNING: Location" -e '^$' || true
 .venv/bin/python scripts/make-launcher.py .venv "$TOP" >/dev/null
 ln -sfn "$TOP/.venv/bin/pyrunc" /usr/local/bin/pyrunc
 scripts/make-bundle.sh "$TOP/demo/bundle" >/dev/null

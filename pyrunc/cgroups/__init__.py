@@ -148,6 +148,8 @@ class Manager:
         return self.controller_dirs().get("memory")
 
     def add(self, pid):
+        if not pid or pid < 0:  # "0" in cgroup.procs would move the writer, i.e. pyrunc
+            raise PyruncError("joining cgroup: no process id (internal error)")
         for key, path in list(self.paths.items()):
             try:
                 with open(os.path.join(path, "cgroup.procs"), "w") as f:

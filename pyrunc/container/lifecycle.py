@@ -104,6 +104,7 @@ def create(root, cid, opts):
     cg = None
     made = []
     init_pid = 0
+    warmer = None
     csock = relay_end = None
     try:
         if terminal:
@@ -149,6 +150,12 @@ def create(root, cid, opts):
                 resources = {k: v for k, v in resources.items() if k != "devices"}
             cg.apply_resources(resources)
         killpoint("create:resources-applied")
+        if cg is not None:
+            # the kernel's cgroup migration lock is slow to take when cold: warm it in the
+            # background while the init is set up, so that joining its cgroups is quick (not
+            # earlier: the warming write holds cgroup_mutex, which mkdir needs too)
+            from pyrunc.cgroups import warm
+            warmer = warm.start()
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(
             idmap.wants_idmap(m) for m in config.get("mounts") or ()) else {}
@@ -238,6 +245,8 @@ def create(root, cid, opts):
         _rmtree(statedir)
         raise
     finally:
+        if warmer is not None:
+            warmer.stop()
         st.unlock()
 
 
@@ -341,11 +350,11 @@ def list_states(root):
 
 def _pidfd_signal(pid, start_time, sig):
     """Signal ``pid`` only if it is still the process we recorded (pid reuse safe)."""
-    from pyrunc.linux import libc
+    import _signal  # the C module: pidfd_send_signal without signal.py (which imports enum)
     if not pid or pid < 0:
         raise errors.ContainerNotRunning()
     try:
-        pfd = libc.syscall("pidfd_open", pid, 0)
+        pfd = os.pidfd_open(pid)
     except OSError as e:
         if e.errno == 3:
             raise errors.ContainerNotRunning() from None
@@ -353,7 +362,7 @@ def _pidfd_signal(pid, start_time, sig):
     try:
         if not util.pid_alive(pid, start_time):
             raise errors.ContainerNotRunning()
-        libc.syscall("pidfd_send_signal", pfd, sig, 0, 0)
+        _signal.pidfd_send_signal(pfd, sig)
     except OSError as e:
         if e.errno == 3:
             raise errors.ContainerNotRunning() from None
@@ -514,6 +523,10 @@ def exec_process(root, cid, proc, opts):
         else:
             import _socket
             relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    warmer = None
+    if st.data.get("cgroup_paths"):
+        from pyrunc.cgroups import warm  # (see create)
+        warmer = warm.start()
     from pyrunc.process import exec_init, exec_parent
     ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid, cid=cid,
                                 bundle=st.data.get("bundle", ""),
@@ -521,6 +534,8 @@ def exec_process(root, cid, proc, opts):
     try:
         pid = exec_parent.spawn(ctx, _manager(st))
     finally:
+        if warmer is not None:
+            warmer.stop()
         if csock is not None:
             csock.close()
     killpoint("exec:spawned")

@@ -13,7 +13,6 @@ Locking: every command that changes a container holds ``flock`` on the state dir
 command that waited for the lock re-checks the directory still exists (delete removes it).
 """
 
-import fcntl
 import os
 
 from pyrunc import errors, jsonio, util
@@ -88,6 +87,7 @@ class ContainerState:
             fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise errors.ContainerNotExist(self.id) from None
+        import fcntl  # here: state and kill never lock, and fcntl is a shared library to load
         fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_nlink == 0:  # deleted while we waited
             os.close(fd)

@@ -162,18 +162,27 @@ def _cap_name(c):  # noqa: E302
     return CAP_NAMES[c] if c < len(CAP_NAMES) else str(c)
 
 
-def setgroups_allowed():
+def setgroups_allowed(pid="self"):
+    """Whether setgroups(2) is allowed in the user namespace of ``pid`` (rootless maps deny
+    it). Exec reads this for the container's init from the host's /proc, before joining:
+    the container's own /proc is the container's to fake."""
     try:
-        with open("/proc/self/setgroups") as f:
+        with open("/proc/%s/setgroups" % pid) as f:
             return f.read().strip() != "deny"
     except OSError:
         return True
 
 
+_SETGROUPS = {"known": None}
+
+
 def switch_user(user):
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     groups = list(dict.fromkeys(user.get("additionalGids") or []))  # runc drops duplicates
-    if setgroups_allowed():
+    allowed = _SETGROUPS["known"]
+    if allowed is None:
+        allowed = setgroups_allowed()
+    if allowed:
         try:
             libc.setgroups(groups)
         except OSError as e:

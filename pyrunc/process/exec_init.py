@@ -16,8 +16,9 @@ import os
 from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
-from pyrunc.process import finalize
+from pyrunc.process import attrs, finalize
 from pyrunc.process.sync import Channel, report_failures
+from pyrunc.testing import killpoint
 
 
 class ExecContext:
@@ -64,6 +65,8 @@ def _child(ctx, ch):
     if linux.get("seccomp"):
         from pyrunc import seccomp
         filt = seccomp.compile_filter(linux["seccomp"], ctx)
+    # decided from the host's view of the container's init, before joining (see attrs)
+    attrs._SETGROUPS["known"] = attrs.setgroups_allowed(ctx.init_pid)
     joins = []
     for ns in linux.get("namespaces") or ():
         flag, name = C.NAMESPACES[ns["type"]]
@@ -85,8 +88,12 @@ def _child(ctx, ch):
         os.close(fd)
     pid = os.fork()
     if pid:
+        killpoint("exec-init:forked")
         ch.send("pid", pid=pid)
         os._exit(0)
+    # our "ready" must not overtake that "pid": the parent would put pid 0 in the cgroup,
+    # and writing 0 to cgroup.procs moves the writer (`pyrunc exec`) into the container
+    ch.expect("ok")
     _process(ctx, ch, filt)
 
 

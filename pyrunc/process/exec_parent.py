@@ -18,6 +18,7 @@ def spawn(ctx, cgroup_manager):
     child, pfd = fork_child(ctx, _exec_init_main, 255)
     killpoint("exec:forked")
     ch = Channel(pfd, peer="exec failed: the process")
+    ch.watch(child)
     pid = 0
     try:
         while True:
@@ -34,10 +35,12 @@ def spawn(ctx, cgroup_manager):
                 log.emit(msg.get("level", "warning"), msg.get("msg", ""))
                 continue
             if kind == "pid":
+                ch.unwatch()
                 pid = msg["pid"]
                 _reap(child)
                 child = 0  # reaped: its pid may belong to someone else from now on
                 killpoint("exec:pid-received")
+                ch.send("ok")
             elif kind == "ready":
                 if cgroup_manager is not None:
                     cgroup_manager.add(pid)

@@ -152,6 +152,7 @@ def _child(ctx, ch):
     if needs_fork:
         pid = os.fork()
         if pid:
+            killpoint("init:forked")
             ch.send("pid", pid=pid)
             os._exit(0)
     else:

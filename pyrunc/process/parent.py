@@ -85,6 +85,7 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
     child, pfd = fork_child(ctx, _init_main, 1)
     killpoint("create:forked")
     ch = Channel(pfd)
+    ch.watch(child)
     init_pid = 0
     try:
         while True:
@@ -103,6 +104,7 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
                 killpoint("create:userns-mapped")
                 ch.send("mapped")
             elif kind == "pid":
+                ch.unwatch()
                 init_pid = msg["pid"]
                 if init_pid != child:
                     _reap(child)

@@ -31,6 +31,24 @@ class Channel:
     def __init__(self, fd, peer="container init"):
         self.fd = fd
         self.peer = peer  # who is at the other end, for the message when it vanishes
+        self._watch = -1
+
+    def watch(self, pid):
+        """Until ``unwatch``: ``pid`` exiting with nothing left to read counts as EOF.
+
+        For the forked child until it has sent "pid": after a pid-namespace fork, its own
+        child also holds the other end but waits for our "ok" to that message, so were the
+        first one killed before sending it (OOM), neither side would ever speak."""
+        from pyrunc.linux import libc
+        try:
+            self._watch = libc.syscall("pidfd_open", pid, 0)
+        except OSError:
+            self._watch = -1  # already gone (reaped) or an old kernel: EOF as before
+
+    def unwatch(self):
+        if self._watch >= 0:
+            os.close(self._watch)
+            self._watch = -1
 
     def send(self, kind, **fields):
         fields["type"] = kind
@@ -43,6 +61,10 @@ class Channel:
 
     def recv(self):
         """The next message, or None when the other side closed without a word."""
+        if self._watch >= 0:
+            import select
+            if self.fd not in select.select([self.fd, self._watch], [], [])[0]:
+                return None  # the watched process exited and nothing is queued
         try:
             data = os.read(self.fd, 1 << 20)
         except ConnectionResetError:  # it exited with our last message unread
@@ -63,6 +85,7 @@ class Channel:
         return msg
 
     def close(self):
+        self.unwatch()
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

@@ -65,11 +65,12 @@ _TYPE_EXPR = {
 
 class _Gen:
     def __init__(self):
-        self.defs = []          # function sources, in order of completion
+        self.factories = []     # factory sources (one per distinct function shape)
+        self.factory_by_text = {}
+        self.items = []         # "name = ..." lines: a node is defined after what it uses
         self.by_body = {}       # body text -> function name (identical nodes share one)
         self.refs = {}          # (docname, pointer) -> function name, None (valid), or alias
         self.aliases = []       # (alias, target) for references met while being compiled
-        self.consts = []        # module-level constants, emitted after the functions
         self.const_by_src = {}
         self.regex = {}         # pattern -> matcher name
         self.n = 0
@@ -82,16 +83,31 @@ class _Gen:
         got = self.const_by_src.get(src)
         if got is None:
             got = self.const_by_src[src] = self.name(prefix)
-            self.consts.append("%s = %s" % (got, src))
+            self.items.append("%s = %s" % (got, src))
         return got
 
-    def fn(self, body):
-        """A function ``(v) -> None | [errors]`` running ``body`` (lines, indented 4)."""
-        text = "\n".join(body)
+    def fn(self, body, arg="v", tail="    return None"):
+        """A function ``(v) -> None | [errors]`` running ``body`` (lines, indented 4).
+
+        Nodes of the same shape share one code object: the body's literals and the names
+        of what it calls become the parameters of a factory (``_tN``) that returns the
+        function as a closure, so the module loads a few dozen code objects, not hundreds."""
+        text = "\n".join(body + [tail])
         got = self.by_body.get(text)
         if got is None:
             got = self.by_body[text] = self.name("_f")
-            self.defs.append("def %s(v):\n%s\n    return None\n" % (got, text))
+            template, args = _templatize(text)
+            factory = self.factory_by_text.get(template)
+            if factory is None:
+                factory = self.factory_by_text[template] = "_t%d" % len(self.factories)
+                params = ", ".join("p%d" % i for i in range(len(set(args))))
+                self.factories.append("def %s(%s):\n    def check(%s):\n%s\n    return check\n" % (
+                    factory, params, arg, _indent(template)))
+            uniq = []
+            for a in args:
+                if a not in uniq:
+                    uniq.append(a)
+            self.items.append("%s = %s(%s)" % (got, factory, ", ".join(uniq)))
         return got
 
     # -- references, as schema._Compiler.ref (resolved eagerly) ---------------------------
@@ -124,7 +140,7 @@ class _Gen:
         if schema is True or schema == {}:
             return None
         if schema is False:
-            return self.fn(["    return _fail('no value is allowed here', 'false')"])
+            return self.fn([], tail="    return _fail('no value is allowed here', 'false')")
         if not isinstance(schema, dict):
             raise S.SchemaError("schema must be an object, got %s" % S._show(schema))
         if "$ref" in schema:
@@ -203,17 +219,16 @@ class _Gen:
             addl_fn = self.compile(addl, docname)   # None (accepts all) acts as no check
         pk = self.const("{%s}" % ", ".join("%r: %s" % kv for kv in props.items()), "_P") \
             if props else None
-        if not pattern_props and not addl_fn:
-            if addl_fn is None or addl_fn is not False:
-                if not props:
-                    return None
-                return ["    if isinstance(v, dict):",
-                        "        for k, x in v.items():",
-                        "            f = %s.get(k)" % pk,
-                        "            if f is not None:",
-                        "                e = f(x)",
-                        "                if e:",
-                        "                    return _prefix(e, k)"]
+        if not pattern_props and addl_fn is None:
+            if not props:
+                return None
+            return ["    if isinstance(v, dict):",
+                    "        for k, x in v.items():",
+                    "            f = %s.get(k)" % pk,
+                    "            if f is not None:",
+                    "                e = f(x)",
+                    "                if e:",
+                    "                    return _prefix(e, k)"]
         known = self.const("frozenset(%r)" % (sorted(value),), "_N")
         out = ["    if isinstance(v, dict):",
                "        for k, x in v.items():",
@@ -406,53 +421,52 @@ class _Gen:
         got = self.regex.get(pattern)
         if got is not None:
             return got
-        name = self.regex[pattern] = self.name("_rx")
         try:
             dfa = _dfa(pattern)
         except S._Unsupported:
-            self.consts.append("%s = _slow_rx(%r)" % (name, pattern))
-            return name
-        trans, other, accept, start_anchored, end_anchored = dfa
-        t = self.const(repr(tuple(trans)), "_RT")
-        o = self.const(repr(tuple(other)), "_RO")
+            got = self.regex[pattern] = self.name("_rx")
+            self.items.append("%s = _slow_rx(%r)" % (got, pattern))
+            return got
+        classes, rows, accept, end_anchored = dfa
+        self.items.append("# " + pattern.replace("\n", "\\n"))
+        c = self.const(repr(classes), "_RC")
+        r = self.const(repr(rows), "_RT")
         a = self.const("frozenset(%r)" % (sorted(accept),), "_RA")
-        lines = ["def %s(s):" % name,
-                 "    # %s" % pattern.replace("\n", "\\n"),
-                 "    st = 0"]
         if not end_anchored:
             # search semantics: any match ends the search (acceptance is sticky)
-            lines += ["    if st in %s:" % a,
-                      "        return True",
-                      "    for c in s:",
-                      "        st = %s[st].get(c, %s[st])" % (t, o),
-                      "        if st < 0:",
-                      "            return False",
-                      "        if st in %s:" % a,
-                      "            return True",
-                      "    return False"]
+            body = ["    st = 0",
+                    "    if st in %s:" % a,
+                    "        return True",
+                    "    for c in s:",
+                    "        st = %s[st][%s.get(c, 0)]" % (r, c),
+                    "        if st < 0:",
+                    "            return False",
+                    "        if st in %s:" % a,
+                    "            return True"]
+            tail = "    return False"
         else:
             # $ matches at the end or before a final newline (as in re)
-            lines += ["    last = len(s) - 1",
-                      "    for i, c in enumerate(s):",
-                      "        if i == last and c == '\\n' and st in %s:" % a,
-                      "            return True",
-                      "        st = %s[st].get(c, %s[st])" % (t, o),
-                      "        if st < 0:",
-                      "            return False",
-                      "    return st in %s" % a]
-        del start_anchored
-        self.defs.append("\n".join(lines) + "\n")
-        return name
+            body = ["    st = 0",
+                    "    last = len(s) - 1",
+                    "    for i, c in enumerate(s):",
+                    "        if i == last and c == '\\n' and st in %s:" % a,
+                    "            return True",
+                    "        st = %s[st][%s.get(c, 0)]" % (r, c),
+                    "        if st < 0:",
+                    "            return False"]
+            tail = "    return st in %s" % a
+        got = self.regex[pattern] = self.fn(body, arg="s", tail=tail)
+        return got
 
     # -- output ------------------------------------------------------------------------------
 
     def module(self, roots):
         names = {r: self.call(self.ref(r, None)) for r in roots}
         out = [HEADER]
-        for d in self.defs:
-            out.append("\n" + d)
-        out.append("\n")
-        out.extend(c + "\n" for c in self.consts)
+        for d in self.factories:
+            out.append("\n\n" + d)
+        out.append("\n\n")
+        out.extend(c + "\n" for c in self.items)
         for alias, key in self.aliases:
             out.append("%s = %s\n" % (alias, self.call(self.refs[key])))
         out.append("ROOTS = {%s}\n" % ", ".join("%r: %s" % kv for kv in names.items()))
@@ -460,6 +474,48 @@ class _Gen:
 
 
 _PENDING = object()
+
+# literals that stay in a factory's code (the rest, and the names of the generated objects a
+# node uses, become the factory's parameters)
+_FIXED = frozenset(["'\\n'", "', '", "'#%d'", "')'", "0", "1"])
+
+
+def _templatize(text):
+    """(template, args): ``text`` with its literals and the names of generated objects
+    (``_f12``, ``_P8``, ...) replaced by ``p0``, ``p1``, ... (one per distinct value).
+    The error keyword (the string literal closing a call: ``_fail(..., 'type')``) stays."""
+    import io
+    import tokenize
+    lines = text.split("\n")
+    toks = [tk for tk in tokenize.generate_tokens(io.StringIO(text + "\n").readline)
+            if tk.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                               tokenize.DEDENT, tokenize.COMMENT, tokenize.ENDMARKER)]
+    args = []
+    edits = []          # (row, col, end col, replacement), row 1-based
+    for i, tk in enumerate(toks):
+        s = tk.string
+        if tk.type in (tokenize.STRING, tokenize.NUMBER):
+            keyword = tk.type == tokenize.STRING and 0 < i < len(toks) - 1 and \
+                toks[i - 1].string == "," and toks[i + 1].string == ")"
+            param = not keyword and s not in _FIXED
+        elif tk.type == tokenize.NAME:
+            # _f12, _P8, _E3, _rx4 ... (not _r5: a recursion alias, bound late by name)
+            param = s[:1] == "_" and (s[1:2].isupper() or s[:2] == "_f" or s[:3] == "_rx") \
+                and s.rstrip("0123456789") != s
+        else:
+            param = False
+        if param:
+            if s not in args:
+                args.append(s)
+            edits.append((tk.start[0], tk.start[1], tk.end[1], "p%d" % args.index(s)))
+    for row, c0, c1, rep in reversed(edits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:c0] + rep + line[c1:]
+    return "\n".join(lines), args
+
+
+def _indent(text):
+    return "\n".join(("    " + line) if line else line for line in text.split("\n"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,7 +596,8 @@ def _matches(test, ch):
 
 
 def _dfa(pattern):
-    """(transitions, other, accepting, ^, $) for ``pattern``; raises _Unsupported."""
+    """(character classes, rows, accepting states, $) for ``pattern``: state ``st`` goes
+    to ``rows[st][classes.get(ch, 0)]`` (-1: no match possible); raises _Unsupported."""
     node = S._RegexParser(pattern).parse()
     items = list(node[1]) if node[0] == "seq" else [node]
     start_anchored = bool(items) and items[0] == ("bol",)
@@ -588,7 +645,31 @@ def _dfa(pattern):
         trans.append(row)
         other.append(oth)
     accept = {index[s] for s in order if final in s}
-    return trans, other, accept, start_anchored, end_anchored
+    # characters that act alike in every state share a class; class 0 is every character
+    # the pattern never names
+    sig_other = tuple(other)
+    sigs = {}
+    for ch in alphabet:
+        sig = tuple(row.get(ch, o) for row, o in zip(trans, other))
+        if sig != sig_other:
+            sigs.setdefault(sig, []).append(ch)
+    classes = {}
+    cols = [sig_other]
+    for sig, chars in sigs.items():
+        cols.append(sig)
+        for ch in chars:
+            classes[ch] = len(cols) - 1
+    rows = tuple(tuple(col[st] for col in cols) for st in range(len(order)))
+    return classes, rows, accept, end_anchored
+
+
+def matcher_function(pattern):
+    """``search(text) -> bool`` for ``pattern``, as the generated module defines it (tests)."""
+    g = _Gen()
+    name = g.matcher(pattern)
+    ns = {}
+    exec(HEADER + "\n".join(g.factories) + "\n" + "\n".join(g.items) + "\n", ns)
+    return ns[name]
 
 
 def generate():

@@ -1,10 +1,10 @@
 """Validation of a bundle's config.json (and of a state document) for Linux.
 
-:func:`validate_config` runs the JSON schema (``schema/config-schema.json`` through
-:mod:`pyrunc.spec.schema`) and then the semantic checks below, which enforce runtime-spec 1.2
-requirements that a schema cannot express, plus a few rules where runc 1.1/1.2 refuses a
-config (marked "runc").  The first problem found is raised as
-``ConfigError("config.json: <path>: <what>")``.
+:func:`validate_config` runs the JSON schema (``schema/config-schema.json``, compiled ahead of
+time into :mod:`pyrunc.spec._schema_gen`, which :mod:`pyrunc.spec.schema` interprets) and then
+the semantic checks below, which enforce runtime-spec 1.2 requirements that a schema cannot
+express, plus a few rules where runc 1.1/1.2 refuses a config (marked "runc").  The first
+problem found is raised as ``ConfigError("config.json: <path>: <what>")``.
 
 Each check is a small function ``check(config) -> None | (path, message)``; its docstring
 quotes the sentence it enforces.  The schema has already run, so a check may rely on the types
@@ -17,13 +17,13 @@ rootfs exist, is a netns path the host's, is SELinux enabled) belong to ``create
 
 from pyrunc.errors import ConfigError
 from pyrunc.linux.capnames import CAP_NUMBERS
-from pyrunc.spec import schema
+from pyrunc.spec import _schema_base, _schema_gen
 
 __all__ = ["validate_config", "validate_state", "config_problem", "config_warnings"]
 
 
 def _path(*segments):
-    return schema.format_path(segments)
+    return _schema_base.format_path(segments)
 
 
 def _linux(config):
@@ -430,12 +430,12 @@ _WARNINGS = (
 
 
 def _show(value):
-    return schema._show(value)
+    return _schema_base._show(value)
 
 
 def config_problem(config):
     """The first problem of ``config`` as ``(path, message)``, or None if it is valid."""
-    err = schema.first_error(config, "config-schema.json")
+    err = _schema_gen.first_error(config, "config-schema.json")
     if err is not None:
         return err.path_str, err.message
     for check in _CHECKS:
@@ -475,7 +475,7 @@ def validate_state(obj):
 
     Besides the schema: ``bundle`` "is the absolute path to the container's bundle directory".
     """
-    err = schema.first_error(obj, "state-schema.json")
+    err = _schema_gen.first_error(obj, "state-schema.json")
     if err is not None:
         raise ConfigError("state: " + str(err))
     if not obj["bundle"].startswith("/"):

@@ -56,6 +56,7 @@ CREATE = [
     ("write-atomic:before-rename@5", "created"),    # the pid file
     ("create:pid-file-written", "created"),
     ("init:namespaces-made", "fails"),
+    ("init:forked", "fails"),        # the pid-ns intermediate, before it sends the pid
     ("init:pid-recorded", "fails"),
     ("init:rootfs-prepared", "fails"),
     ("init:ready-acked", "fails"),
@@ -76,6 +77,7 @@ START = [
 ]
 EXEC = [
     ("exec:forked", "gone"),          # what the exec'd process becomes: gone or running
+    ("exec-init:forked", "fails"),    # the intermediate dies before sending the pid
     ("exec:pid-received", "gone"),
     ("exec:cgroup-joined", "gone"),
     ("exec:ok-sent", "running"),
@@ -92,8 +94,9 @@ DELETE = [
     ("delete:dir-removed", "gone"),
     ("delete:poststop-done", "gone"),
 ]
-# reached only after pivot_root, where the init can no longer write the log file
-UNLOGGABLE = {"init:ready-acked", "init:done-sent"}
+# reached only after pivot_root (or setns), where the log file is out of sight
+UNLOGGABLE = {"init:ready-acked", "init:done-sent",
+              "exec-init:forked"}  # (already in the container's mount namespace)
 ALL = CREATE + CREATE_USERNS + START + EXEC + DELETE
 
 USERNS = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
@@ -172,7 +175,7 @@ def _finish(world, cid):
 def test_kill_create(world, tmp_path, point, expect):
     cid = unique("kc")
     b = _bundle(world, cid, userns=(point, expect) in CREATE_USERNS)
-    r = _create(world, cid, b, tmp_path, env=_env(point))
+    r = _create(world, cid, b, tmp_path, env=_env(point), timeout=20)
     if expect == "fails":
         assert r.code == 1
         one_line_error(r)
@@ -227,8 +230,12 @@ def test_kill_exec(world, tmp_path, point, expect):
     world.state(cid)
     xid = "x-" + cid  # the exec'd program's $0
     r = world.rt.cmd("exec", "-d", "--pid-file", tmp_path / "exec.pid", cid,
-                     "sh", "-c", LOOP, xid, env=_env(point))
-    _assert_killed(r)
+                     "sh", "-c", LOOP, xid, env=_env(point), timeout=20)
+    if expect == "fails":
+        assert "exited during setup" in one_line_error(r), r
+        expect = "gone"
+    else:
+        _assert_killed(r)
     from tests.reliability.common import container_processes
     import time
     deadline = time.monotonic() + 3
@@ -299,3 +306,22 @@ def test_every_point_is_exercised(world, tmp_path):
     assert reached - tested == set(), "kill points without a test"
     assert tested - reached - UNLOGGABLE == set(), "tested points never reached"
     print("\nkill points exercised: %d (%d distinct names)" % (len(ALL), len(tested)))
+
+
+def test_exec_ready_cannot_overtake_pid(world, tmp_path):
+    """The exec'd process must not report "ready" before its parent has sent its pid (here
+    delayed by 0.5 s): "0" written to cgroup.procs would have moved `pyrunc exec` itself into
+    the container's cgroup and left the exec'd process outside it."""
+    cid = unique("kr")
+    b = _bundle(world, cid)
+    _create(world, cid, b, tmp_path, check=True)
+    world.rt.cmd("start", cid, check=True)
+    pidfile = tmp_path / "exec.pid"
+    world.rt.cmd("exec", "-d", "--pid-file", pidfile, cid, "sh", "-c", LOOP, "x-" + cid,
+                 env=_env("exec-init:forked~0.5"), check=True)
+    pid = int(pidfile.read_text())
+    with open("/proc/%d/cgroup" % pid) as f:
+        cgroups = f.read().splitlines()
+    rel = world.cgroup_rel(cid)
+    assert cgroups and all(line.split(":", 2)[2] == rel for line in cgroups), cgroups
+    _finish(world, cid)

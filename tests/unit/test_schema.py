@@ -657,7 +657,7 @@ def test_schema_dir_prefers_package_copy(tmp_path):
     assert os.path.isfile(os.path.join(schema.schema_dir(), "config-schema.json"))
     pkg = tmp_path / "pyrunc"
     (pkg / "spec").mkdir(parents=True)
-    for rel in ("errors.py", "jsonio.py", "spec/schema.py"):
+    for rel in ("errors.py", "jsonio.py", "spec/schema.py", "spec/_schema_base.py"):
         shutil.copy(os.path.join(REPO, "pyrunc", rel), pkg / rel)
     (pkg / "__init__.py").write_text("")
     (pkg / "spec" / "__init__.py").write_text("")
