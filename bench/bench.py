@@ -266,7 +266,11 @@ class Spawner:
                 return -1, None, "launcher failed: %r" % txt
             child = int(txt)
             self.inflight = child
-            _, status, ru = os.wait4(child, 0)
+            try:
+                _, status, ru = os.wait4(child, 0)
+            except ChildProcessError:  # a quick child the shell reaped itself before exiting
+                self.inflight = None
+                return -1, None, "reaped by the launching shell"
             self.inflight = None
             os.lseek(ferr, 0, os.SEEK_SET)
             err = os.read(ferr, 1 << 16).decode(errors="replace")
@@ -837,7 +841,7 @@ def main(argv=None):
         base = build_bundles(tmp, runtimes, o.batch)
         versions = {rt.name: version_of(rt.path, [], spawn) for rt in runtimes}
         bench = Bench(o, runtimes, tmp, spawn, base, wrapper)
-        floor = [spawn.launch(["/bin/true"])[1] for _ in range(5)]
+        floor = [x for x in (spawn.launch(["/bin/true"])[1] for _ in range(5)) if x] or [0]
         direct = [spawn(["/bin/true"]).maxrss_kb for _ in range(3)]
         log("runtimes: %s; cgroup layout: %s; crun fix: %s; runs: %d (+%d warm-up)" % (
             ", ".join("%s=%s" % (rt.name, rt.path) for rt in runtimes), layout, fix,

@@ -124,6 +124,19 @@ def cgroup_mounts():
     return sorted(set(out))
 
 
+def _dir_set():
+    out = set()
+    for m in cgroup_mounts():
+        for dirpath, dirs, _ in os.walk(m):
+            out.update(os.path.join(dirpath, d) for d in dirs)
+    return out
+
+
+def _mount_set():
+    with open("/proc/self/mountinfo") as f:
+        return {line.split()[4] for line in f}
+
+
 def _count_dirs(top):
     n = 0
     for _, dirs, _ in os.walk(top):
@@ -158,6 +171,15 @@ def _num_cgroups():
     return out
 
 
+def _is_memory(mnt):
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            if left.split()[4] == mnt:
+                return right.split()[0] == "cgroup" and "memory" in right.split()[2].split(",")
+    return False
+
+
 class Soak:
     def __init__(self, o):
         self.o = o
@@ -172,6 +194,7 @@ class Soak:
         self.lock = threading.Lock()
         self.api = None
         self.reaper = None
+        self.new_items = {}
 
     # -- setup -----------------------------------------------------------------------------
     def setup(self):
@@ -225,6 +248,7 @@ class Soak:
         mi = _meminfo()
         procs, zombies = _proc_counts()
         cg_dirs = {m: _count_dirs(m) for m in cgroup_mounts()}
+        ncg = _num_cgroups()
         ours_cg = sum(_count_dirs(os.path.join(m, self.parent.lstrip("/")))
                       for m in cgroup_mounts()
                       if os.path.isdir(os.path.join(m, self.parent.lstrip("/"))))
@@ -237,7 +261,10 @@ class Soak:
             "host_file_handles": file_nr,
             "host_mounts": len(mounts),
             "host_cgroup_dirs": sum(cg_dirs.values()),
-            "host_num_cgroups": sum(_num_cgroups().values()),
+            "host_num_cgroups": sum(ncg.values()),
+            # removed memory cgroups the kernel keeps while pages are charged to them
+            "host_memcg_dying": max(0, ncg.get("memory", 0) - 1 - sum(
+                n for m, n in cg_dirs.items() if _is_memory(m))),
             "host_processes": procs,
             "host_zombies": zombies,
             "mem_available": mi.get("MemAvailable", 0),
@@ -306,10 +333,19 @@ class Soak:
         return json.loads(self.cmd(errf, "state", cid))
 
     def _sample_fds(self, kind, pid):
-        try:
-            n = len(os.listdir("/proc/%d/fd" % pid))
-        except OSError:
-            return
+        """The settled fd count of ``pid``: create returns as soon as the init has said
+        "done", a moment before the init closes its end of the channel (and start returns
+        just before the execve closes the rest), so read until two readings agree."""
+        n, last = None, -1
+        for _ in range(20):
+            try:
+                n = len(os.listdir("/proc/%d/fd" % pid))
+            except OSError:
+                return
+            if n == last:
+                break
+            last = n
+            time.sleep(0.05)
         with self.lock:
             self.fd_samples[kind].add(n)
 
@@ -481,6 +517,17 @@ def report(o, soak, snaps, times):
     if soak.reaper is not None:
         print("orphans reaped (container inits reparented to the soak, as to a shim): %d"
               % soak.reaper.orphans)
+    mounts = set(cgroup_mounts())
+    for what, items in sorted(soak.new_items.items()):
+        if items:
+            owners = {}
+            for item in items:
+                top = next((m for m in mounts if item.startswith(m + "/")), "")
+                key = item[len(top):].lstrip("/").split("/")[0] if top else \
+                    "/".join(item.split("/")[:3])
+                owners[key] = owners.get(key, 0) + 1
+            print("new host %s since the baseline, by owner: %s" % (what, ", ".join(
+                "%s: %d" % kv for kv in sorted(owners.items(), key=lambda kv: -kv[1]))))
     print("errors: %d%s" % (len(soak.errors), "".join("\n  " + e for e in soak.errors[:20])))
 
 
@@ -541,6 +588,7 @@ def main(argv=None):
         if o.drop_caches:
             soak.settle()
         snaps.append(("baseline", soak.measure()))
+        before = (_mount_set(), _dir_set())
         times.append(("sequential", soak.phase("sequential", o.n, 1)))
         snaps.append(("sequential", soak.measure()))
         if o.parallel > 1:
@@ -548,6 +596,9 @@ def main(argv=None):
             snaps.append(("parallel", soak.measure()))
         soak.settle()
         snaps.append(("settled", soak.measure()))
+        # host-wide growth, itemised: whose it is shows in the names
+        soak.new_items = {"mounts": sorted(_mount_set() - before[0]),
+                          "cgroup_dirs": sorted(_dir_set() - before[1])}
     finally:
         if soak.api is not None:
             soak.api.close()
@@ -565,6 +616,7 @@ def main(argv=None):
                                           "max": 1000 * max(v), "count": len(v)}
                                       for k, v in soak.lat.items()},
                        "container_fds": {k: sorted(v) for k, v in soak.fd_samples.items()},
+                       "new_host_items": soak.new_items,
                        "loadavg": os.getloadavg()}, f, indent=1)
     return 1 if problems else 0
 

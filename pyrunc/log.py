@@ -6,8 +6,9 @@ as one object. So a successful command writes nothing there (debug lines only wi
 and a failing one appends exactly one line.
 """
 
-import os
 import sys
+
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 _state = {"path": None, "format": "text", "debug": False, "sink": None}
 

@@ -10,11 +10,11 @@ environment variable ``PYRUNC_TEST_KILLPOINT`` is
                points an operation passes (tests/reliability checks each one is exercised).
 
 Unset (production), a point costs one ``os.environ`` lookup. This module imports nothing
-beyond ``os``, which every caller has already loaded. SIGKILL, not an exception: it is what
+beyond ``pyrunc._os`` (``os`` for the short commands). SIGKILL, not an exception: it is what
 the OOM killer, ``systemctl kill`` or a crashing shim do, and no ``finally`` clause runs.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 _hits = {}
 

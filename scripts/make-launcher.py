@@ -6,20 +6,48 @@ launcher skips site and names the two directories pyrunc needs on sys.path itsel
 holds the ``pyrunc`` package and the venv's site-packages (for cffi's _cffi_backend).
 Bytecode is compiled once here, since -I ignores PYTHONDONTWRITEBYTECODE anyway.
 
-Usage: python3 scripts/make-launcher.py VENV [PKGDIR]
+The interpreter is the venv's unless ``--python`` names another build of the same Python
+version (the venv's site-packages holds compiled extensions). Start-up differs between builds:
+on the Debian 12 VM, /usr/bin/python3.11 (static, PGO+LTO) starts about 1 ms sooner than a
+pyenv build with a shared libpython (see bench/README.md); ``--dest`` writes the launcher
+elsewhere, e.g. to benchmark such an alternative next to the installed one.
+
+Usage: python3 scripts/make-launcher.py VENV [PKGDIR] [--python PY] [--dest FILE]
 """
 
 import compileall
 import os
+import subprocess
 import sys
 import sysconfig
 
 
+def _option(args, name):
+    if name not in args:
+        return None
+    i = args.index(name)
+    value = args[i + 1]
+    del args[i:i + 2]
+    return value
+
+
 def main():
-    venv = os.path.abspath(sys.argv[1])
-    pkgdir = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else
+    args = sys.argv[1:]
+    python = _option(args, "--python")
+    dest = _option(args, "--dest")
+    venv = os.path.abspath(args[0])
+    pkgdir = os.path.abspath(args[1] if len(args) > 1 else
                              os.path.join(os.path.dirname(__file__), ".."))
     py = os.path.join(venv, "bin", "python3")
+    if python:
+        want = subprocess.run([py, "-c", "import sys; print(sys.version_info[:2])"],
+                              capture_output=True, text=True, check=True).stdout
+        got = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout
+        if got != want:
+            sys.exit("make-launcher: %s is Python %s, the venv's is %s" % (
+                python, got.strip(), want.strip()))
+        py = os.path.abspath(python)
     purelib = sysconfig.get_path("purelib", vars={"base": venv, "platbase": venv})
     text = (
         "#!%s -IS\n"
@@ -28,7 +56,7 @@ def main():
         "sys.path[:0] = [%r, %r]\n"
         "from pyrunc.cli import exit_now, main\n"
         "exit_now(main())\n" % (py, pkgdir, purelib))
-    dest = os.path.join(venv, "bin", "pyrunc")
+    dest = os.path.abspath(dest) if dest else os.path.join(venv, "bin", "pyrunc")
     tmp = dest + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)

@@ -10,9 +10,9 @@ host) or ``v2``; the device rules by ``devices`` (+ ``bpf`` on v2); ``stats`` re
 runc's ``events --stats`` shape.
 """
 
-import os
-
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc.errors import PyruncError
+from pyrunc.testing import killpoint
 
 
 def mounted_hierarchies():
@@ -184,7 +184,7 @@ class Manager:
         if base is None:
             return []
         out = set()
-        for dirpath, _dirs, _files in os.walk(base):
+        for dirpath in _walk_dirs(base):
             try:
                 with open(os.path.join(dirpath, "cgroup.procs")) as f:
                     out.update(int(x) for x in f.read().split())
@@ -233,6 +233,21 @@ class Manager:
                     if e.errno != 16:  # EBUSY: tasks still exiting
                         raise
                     time.sleep(0.005)
+
+
+def _walk_dirs(top):
+    """``top`` and every directory below it, as os.walk finds them (os.walk is not in
+    pyrunc._os: `delete` would import os for it)."""
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                subs = [e.path for e in it if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        yield d
+        stack.extend(reversed(subs))
 
 
 def _wait_v2_frozen(d):
@@ -309,16 +324,30 @@ def _mkdir_p(path, cpuset=False):
         os.mkdir(path, 0o755)
         made.append(path)
     except FileExistsError:
-        return made
+        if not cpuset:
+            return made
     if cpuset:
-        # a new v1 cpuset cgroup starts empty and refuses tasks: inherit the parent's sets
-        for name in ("cpuset.cpus", "cpuset.mems"):
-            with open(os.path.join(path, name)) as f:
-                if f.read().strip():
-                    continue
-            with open(os.path.join(parent, name)) as f:
-                _write(os.path.join(path, name), f.read().strip())
+        killpoint("cgroup:cpuset-made")
+        _fill_cpuset(path)
     return made
+
+
+def _fill_cpuset(path):
+    """A new v1 cpuset cgroup starts empty and refuses tasks: give it its parent's sets. The
+    parent too may still be empty: a concurrent create made it and has not filled it yet
+    (two first containers under a new parent: the second got "No space left on device")."""
+    parent = os.path.dirname(path)
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        with open(os.path.join(path, name)) as f:
+            if f.read().strip():
+                continue
+        with open(os.path.join(parent, name)) as f:
+            val = f.read().strip()
+        if not val and os.path.exists(os.path.join(os.path.dirname(parent), name)):
+            _fill_cpuset(parent)
+            with open(os.path.join(parent, name)) as f:
+                val = f.read().strip()
+        _write(os.path.join(path, name), val)
 
 
 def _rmtree_cgroup(path):

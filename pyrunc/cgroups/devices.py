@@ -10,6 +10,10 @@ deny-all rule and relies on this): mknod of anything, null, zero, full, random, 
 console, ptmx, /dev/pts/* and tun.
 """
 
+# at the top, not lazily: create imports this module, so struct is loaded before the init
+# enters a user namespace, whose root may not read the host's stdlib (seccomp needs struct)
+import struct
+
 from pyrunc.errors import PyruncError
 
 WILD = -1
@@ -157,7 +161,6 @@ R0, R1, R2, R3, R4, R5 = range(6)
 
 
 def _insn(code, dst=0, src=0, off=0, imm=0):
-    import struct  # here, not at the top: only cgroup v2 needs it, and create imports us
     return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
 
 

@@ -16,10 +16,32 @@ which was spent while create was validating, forking and mounting.
 If no cgroup of ours is writable (rootless, a read-only /sys/fs/cgroup), nothing is started.
 """
 
+import _thread
 import os
 
 INTERVAL = 0.004    # seconds between writes: well within one grace period
 MAX_TIME = 10.0     # a create that takes longer than this stops keeping the lock warm
+
+# The warming write's fd is open for as long as the write waits (the grace period, ~10 ms),
+# so a child forked meanwhile inherits it (seen in ~40% of the inits waiting for `start`).
+# LOCK is held while that fd is opened or closed -- not during the write: a fork must not
+# wait for the grace period, which would put it back on the critical path (the rwsem's
+# readers, fork among them, only wait for the writer's short critical section after it) --
+# and by fork() around os.fork, so OPEN_FD names exactly the fd a child inherited: the child
+# closes it at once.
+LOCK = _thread.allocate_lock()
+OPEN_FD = [-1]
+
+
+def fork():
+    """os.fork(), and in the child, close the warming write's fd if one was open."""
+    with LOCK:
+        pid = os.fork()
+        leaked = OPEN_FD[0]
+    if pid == 0 and leaked >= 0:
+        OPEN_FD[0] = -1
+        os.close(leaked)
+    return pid
 
 
 def own_procs_file():
@@ -70,15 +92,18 @@ class Warmer:
     def _run(self, pid):
         import time
         deadline = time.monotonic() + MAX_TIME
+        lock = LOCK
         while not self.stopped and time.monotonic() < deadline:
             try:
-                # opened for each write: the fd exists for microseconds, so the init we fork
-                # meanwhile can hardly inherit it (and O_CLOEXEC closes it at its execve)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
+                with lock:  # (see LOCK)
+                    fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
+                    OPEN_FD[0] = fd
                 try:
                     os.write(fd, pid)
                 finally:
-                    os.close(fd)
+                    with lock:
+                        OPEN_FD[0] = -1
+                        os.close(fd)
             except OSError:
                 return
             time.sleep(INTERVAL)
@@ -88,6 +113,5 @@ def start():
     """Start keeping the cgroup migration lock warm; returns the Warmer to stop."""
     w = Warmer(own_procs_file())
     if w.path is not None and os.access(w.path, os.W_OK):
-        import _thread
         _thread.start_new_thread(w._run, (str(os.getpid()).encode(),))
     return w

@@ -45,7 +45,7 @@ global options:
 
 def default_root():
     """runc's choice: /run/<runtime> for root, $XDG_RUNTIME_DIR/<runtime> for other users."""
-    import os
+    from pyrunc import _os as os
     if os.geteuid() == 0:
         return DEFAULT_ROOT
     xdg = os.environ.get("XDG_RUNTIME_DIR")
@@ -80,13 +80,13 @@ def exit_now(code):
     first, about 1.5 ms, a tenth of a whole ``pyrunc state``; nothing of pyrunc's needs it
     (files are written with os.write or closed by ``with``, state is on disk, the cgroup
     warmer thread may just stop). A stdout that can't be flushed exits 120, as Python does."""
-    import os
+    from posix import _exit
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
         except (OSError, ValueError):
             code = code or 120
-    os._exit(code)
+    _exit(code)
 
 
 def main(argv=None):

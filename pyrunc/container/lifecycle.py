@@ -4,8 +4,7 @@ One implementation for the CLI and the Python API: these functions take plain ar
 return plain values and raise ``pyrunc.errors`` exceptions.
 """
 
-import os
-
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc import errors, util
 from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_ids
 from pyrunc.testing import killpoint
@@ -442,8 +441,10 @@ def destroy(st):
 def _wait_gone(st, timeout=5.0):
     import time
     deadline = time.monotonic() + timeout
+    delay = 0.0001  # a SIGKILLed process is usually gone within a millisecond: poll fast first
     while st.init_alive() and time.monotonic() < deadline:
-        time.sleep(0.001)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
 
 
 def _manager(st):
@@ -461,13 +462,16 @@ def _cleanup_cgroups(cg):
         cg.freeze(False)
     except (OSError, errors.PyruncError):
         pass
-    for _ in range(500):
+    deadline = time.monotonic() + 1.0
+    delay = 0.0001  # (see _wait_gone)
+    while True:
         pids = cg.pids()
-        if not pids:
+        if not pids or time.monotonic() > deadline:
             break
         for pid in pids:
             _kill_quiet(pid, 9)
-        time.sleep(0.002)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
     killpoint("cleanup:cgroup-emptied")
     cg.destroy()
 

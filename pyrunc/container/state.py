@@ -13,8 +13,7 @@ Locking: every command that changes a container holds ``flock`` on the state dir
 command that waited for the lock re-checks the directory still exists (delete removes it).
 """
 
-import os
-
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc import errors, jsonio, util
 
 STATE_FILE = "state.json"
@@ -167,5 +166,7 @@ def list_ids(root):
         names = os.listdir(root)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if valid_id(n) and
-                  os.path.exists(os.path.join(root, n, STATE_FILE)))
+    # a directory without state.json too: what a create killed before its first write
+    # leaves; `state` reports it (stopped) and it holds its id, so list must show it for a
+    # client to find and delete it
+    return sorted(n for n in names if valid_id(n) and os.path.isdir(os.path.join(root, n)))

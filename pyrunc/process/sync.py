@@ -98,9 +98,10 @@ def fork_child(ctx, entry, exit_code):
     (it execs or exits); if it does, or raises, the child exits with ``exit_code``."""
     from pyrunc.linux import consts as C
     from pyrunc.linux import libc
+    from pyrunc.cgroups import warm
     pfd, cfd = libc.socketpair(C.AF_UNIX, C.SOCK_SEQPACKET)
     ctx.sync_fd = cfd
-    child = os.fork()
+    child = warm.fork()  # os.fork, and no fd of the cgroup warming write in the child
     if child == 0:
         try:
             os.close(pfd)

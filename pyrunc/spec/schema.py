@@ -1,5 +1,11 @@
 """A small JSON-Schema (draft-04 style) validator for pyrunc's own schema files.
 
+This is the interpreter. ``create`` does not load it: it runs the same validation compiled
+ahead of time into Python source (:mod:`pyrunc.spec._schema_gen`, written by
+:mod:`pyrunc.spec._schema_build` and checked to agree with this module by
+``tests/unit/test_schema_gen.py``); this module stays the reference, and the API for
+all-errors validation, in-memory schemas and tests.
+
 Only the keywords that ``schema/*.json`` use are implemented: ``type`` (``integer`` accepts
 neither ``bool`` nor ``float``), ``properties``, ``patternProperties``, ``additionalProperties``,
 ``required``, ``items``/``additionalItems``, ``enum``, ``const``, ``pattern``,

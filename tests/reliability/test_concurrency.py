@@ -30,7 +30,7 @@ CMD_TIMEOUT = 60    # a command slower than this is a deadlock
 RUN_BOUND = 150     # seconds for the whole run
 
 WEIGHTS = [("create", 24), ("start", 18), ("kill", 14), ("delete", 12), ("delete-f", 10),
-           ("state", 14), ("list", 4), ("exec", 4)]
+           ("state", 14), ("list", 4), ("exec", 4), ("pause", 3), ("resume", 3)]
 STATUSES = {"creating", "created", "running", "stopped", "paused"}
 
 
@@ -208,3 +208,37 @@ def test_commands_issued_during_create_wait_for_it(world, tmp_path):
     for cid in cids[:2]:
         world.rt.cmd("delete", "--force", cid, check=True)
         assert world.leaks(cid) == {}
+
+
+
+def test_first_creates_under_a_new_parent(world):
+    """Two creates, each the first under a parent cgroup nobody has made yet: the first is
+    held (PYRUNC_TEST_KILLPOINT=cgroup:cpuset-made~S) between making a v1 cpuset cgroup and
+    filling in its cpus/mems, so the second finds the parent made but still empty. Both must
+    succeed (the second failed with "No space left on device" joining its cpuset)."""
+    from tests.reliability import common
+    if not any(os.path.basename(m) == "cpuset" for m in common.hierarchies()):
+        import pytest
+        pytest.skip("no v1 cpuset hierarchy")
+    parent = "%s/%s" % (world.cgroup_parent, unique("np"))
+    cids = [unique("np"), unique("np")]
+    argv = world.rt.argv + ["--root", world.rt.root, "create", "--bundle"]
+    procs = []
+    for n, cid in enumerate(cids):
+        b = world.bundle(cid)
+        b.config["linux"]["cgroupsPath"] = "%s/%s" % (parent, cid)
+        b.write()
+        env = dict(os.environ, PYRUNC_TEST_KILLPOINT="cgroup:cpuset-made~0.8") if n == 0 \
+            else None
+        procs.append(subprocess.Popen(argv + [b.path, cid], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True))
+        time.sleep(0.4)
+    errs = [p.stderr.read() for p in procs if p.wait(60) != 0]
+    for cid in cids:
+        world.rt.cmd("delete", "--force", cid, timeout=CMD_TIMEOUT)
+    for m in common.hierarchies():  # pyrunc leaves the parents it made, as runc does
+        try:
+            os.rmdir(os.path.join(m, parent.lstrip("/")))
+        except FileNotFoundError:
+            pass
+    assert errs == []

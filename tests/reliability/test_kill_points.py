@@ -36,6 +36,7 @@ CREATE = [
     ("create:state-dir-made", "stopped"),
     ("write-atomic:before-rename@1", "stopped"),    # the first state.json
     ("create:state-saved", "stopped"),
+    ("cgroup:cpuset-made", "stopped"),              # (v1 cpuset) made, cpus not yet set
     ("create:cgroups-made", "stopped"),
     ("create:resources-applied", "stopped"),
     ("create:listening", "stopped"),
@@ -193,6 +194,7 @@ def test_kill_create(world, tmp_path, point, expect):
     st, r = world.state(cid)
     assert st is not None, r
     assert st["status"] == expect, st
+    assert cid in world.rt.ids(), "list must show what state reports"
     if expect == "stopped":
         assert st["pid"] == 0
         # the id stays taken until the wreck is deleted
