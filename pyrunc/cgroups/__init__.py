@@ -85,7 +85,11 @@ class Manager:
                 if mine is None:
                     mine = own_cgroups()
                 base = _own_path(mine, key)
-                if key == "" and list(mounts) == [""]:
+                if key == "" and list(mounts) != [""]:
+                    # hybrid host: runc 1.1 joins a relative path to the unified mountpoint
+                    # itself (its v1 controllers use our own cgroup); do the same
+                    base = "/"
+                elif key == "" and list(mounts) == [""]:
                     # pure v2 (runc's fs2): our own cgroup most likely has processes, so its
                     # children can't get controllers ("no internal processes"); use its parent
                     base = os.path.dirname(base.rstrip("/")) or "/"

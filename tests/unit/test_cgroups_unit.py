@@ -293,3 +293,24 @@ def test_update_flags_to_resources():
     assert resources_from_flags(v) == {
         "memory": {"limit": 1 << 30}, "cpu": {"cpus": "0-1", "shares": 100, "quota": -1},
         "blockIO": {"weight": 300}, "pids": {"limit": 9}}
+
+
+def test_relative_path_placement_matches_runc(monkeypatch):
+    """A relative (or empty) cgroupsPath: under our own cgroup in each v1 hierarchy; on a
+    hybrid host, directly under the unified mountpoint (runc 1.1's fs manager); on pure v2,
+    under our cgroup's parent (runc's fs2)."""
+    from pyrunc import cgroups
+    own = {"memory": "/docker/outer", "pids": "/docker/outer", "": "/docker/outer"}
+    monkeypatch.setattr(cgroups, "own_cgroups", lambda pid="self": dict(own))
+    monkeypatch.setattr(cgroups, "mounted_hierarchies", lambda: {
+        "memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids",
+        "": "/sys/fs/cgroup/unified"})
+    m = cgroups.Manager.for_container("", "c1")
+    assert m.paths == {"memory": "/sys/fs/cgroup/memory/docker/outer/c1",
+                       "pids": "/sys/fs/cgroup/pids/docker/outer/c1",
+                       "": "/sys/fs/cgroup/unified/c1"}
+    monkeypatch.setattr(cgroups, "mounted_hierarchies", lambda: {"": "/sys/fs/cgroup"})
+    m = cgroups.Manager.for_container("", "c1")
+    assert m.paths == {"": "/sys/fs/cgroup/docker/c1"}
+    m = cgroups.Manager.for_container("/abs/c1", "c1")
+    assert m.paths == {"": "/sys/fs/cgroup/abs/c1"}
