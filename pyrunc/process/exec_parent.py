@@ -30,10 +30,6 @@ def spawn(ctx, cgroup_manager):
             kind = msg["type"]
             if kind == "error":
                 raise errors.PyruncError(msg["message"])
-            if kind == "log":
-                from pyrunc import log
-                log.emit(msg.get("level", "warning"), msg.get("msg", ""))
-                continue
             if kind == "pid":
                 ch.unwatch()
                 pid = msg["pid"]

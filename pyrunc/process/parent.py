@@ -95,10 +95,6 @@ def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
             kind = msg["type"]
             if kind == "error":
                 raise errors.ContainerInitError(msg["message"])
-            if kind == "log":
-                from pyrunc import log
-                log.emit(msg.get("level", "warning"), msg.get("msg", ""))
-                continue
             if kind == "userns":
                 _write_maps(child, ctx.config.get("linux") or {}, ctx.rootless)
                 killpoint("create:userns-mapped")

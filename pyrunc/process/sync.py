@@ -60,7 +60,18 @@ class Channel:
             raise PeerGone("%s exited during setup" % self.peer) from None
 
     def recv(self):
-        """The next message, or None when the other side closed without a word."""
+        """The next message, or None when the other side closed without a word.
+
+        "log" messages (the init's warnings, see log.set_sink) are written here and never
+        returned: every parent loop would otherwise repeat that branch."""
+        while True:
+            msg = self._recv_one()
+            if msg is None or msg.get("type") != "log":
+                return msg
+            from pyrunc import log
+            log.emit(msg.get("level", "warning"), msg.get("msg", ""))
+
+    def _recv_one(self):
         if self._watch >= 0:
             import select
             if self.fd not in select.select([self.fd, self._watch], [], [])[0]:
