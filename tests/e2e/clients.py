@@ -383,7 +383,10 @@ class Containerd:
         self.dir = os.path.join(stack.base, "c")
         self.sock = os.path.join(self.dir, "run", "containerd.sock")
         # hard-coded dirs (/run/containerd/runc/<ns>, fifos) are keyed by namespace: ours only
-        self.ns = "e2e-%s-%s" % (stack.name, os.path.basename(stack.base).rsplit("-", 1)[-1])
+        # containerd namespaces allow only [A-Za-z0-9] runs joined by single [._-], and
+        # mkdtemp suffixes may hold "_" (even "__"): name ours by a hash of the base dir
+        self.ns = "e2e-%s-%s" % (stack.name,
+                                 hashlib.sha256(stack.base.encode()).hexdigest()[:10])
         self.runc_root = "/run/containerd/runc/" + self.ns
         # the CRI plugin (namespace k8s.io) runs the runtime with a private --root
         self.cri_root = os.path.join(self.dir, "cri-runc")
