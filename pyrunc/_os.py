@@ -33,8 +33,25 @@ environ = _Environ((k.decode(_enc, _errs), v.decode(_enc, _errs))
                    for k, v in _posix.environ.items())
 
 
+def fsencode(filename):
+    """os.fsencode: str to bytes in the filesystem encoding (surrogateescape)."""
+    filename = _posix.fspath(filename)
+    if isinstance(filename, str):
+        return filename.encode(_enc, _errs)
+    return filename
+
+
+def fsdecode(filename):
+    """os.fsdecode: bytes to str in the filesystem encoding (surrogateescape)."""
+    filename = _posix.fspath(filename)
+    if isinstance(filename, bytes):
+        return filename.decode(_enc, _errs)
+    return filename
+
+
 class _Path:
-    """``os.path`` (posixpath) for str paths: join, isdir, exists, dirname, basename, split;
+    """``os.path`` (posixpath) for str paths: join, isdir, exists, dirname, basename, split,
+    isabs, normpath, abspath;
     anything else, and bytes or path-like arguments, go to the real posixpath."""
 
     sep = "/"
@@ -93,8 +110,32 @@ class _Path:
             return _posixpath().basename(p)
         return p[p.rfind("/") + 1:]
 
+    @staticmethod
+    def isabs(s):
+        if type(s) is not str:
+            return _posixpath().isabs(s)
+        return s.startswith("/")
+
+    @staticmethod
+    def normpath(p):
+        if type(p) is not str or _normpath is None:
+            return _posixpath().normpath(p)
+        return _normpath(p) or "."
+
+    @staticmethod
+    def abspath(p):
+        if type(p) is not str or _normpath is None:
+            return _posixpath().abspath(p)
+        if not p.startswith("/"):
+            p = _Path.join(_posix.getcwd(), p)
+        return _normpath(p) or "."
+
     def __getattr__(self, name):
         return getattr(_posixpath(), name)
+
+
+# the C normpath that posixpath itself uses for str paths (3.11+)
+_normpath = getattr(_posix, "_path_normpath", None)
 
 
 def _posixpath():

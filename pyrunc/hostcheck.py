@@ -6,8 +6,7 @@ functions (``attrs.rlimit_problem``, ``seccomp.compile_filter``...) to say *why*
 refused, so the explanation and the check can't drift apart.
 """
 
-import os
-
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc.errors import PyruncError
 
 ERROR = "error"

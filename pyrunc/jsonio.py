@@ -91,6 +91,46 @@ def document_problem(obj, limit=MAX_DEPTH):
     return None
 
 
+def loads_checked(data, limit=MAX_DEPTH):
+    """``(loads(data), problem)`` for UTF-8 ``data`` (bytes): the decoded document and its
+    :func:`document_problem` (or None), which is only searched for where the text could hold
+    one. A lone surrogate can only come from a ``\\uDxxx`` escape (strict UTF-8 decoding
+    never yields one), and a document with at most ``limit`` ``{`` and ``[`` in all can't be
+    nested deeper than that: a config has neither, and skips the walk (most of the cost of
+    the check); a big one without escapes gets the depth-only walk."""
+    if not isinstance(data, (bytes, bytearray)):
+        obj = loads(data)
+        return obj, document_problem(obj, limit)
+    text = data.decode("utf-8")
+    obj = loads(text)
+    if "\\ud" in text or "\\uD" in text:
+        return obj, document_problem(obj, limit)
+    if text.count("{") + text.count("[") <= limit or not _too_deep(obj, limit):
+        return obj, None
+    return obj, "nested more than %d levels deep" % limit
+
+
+def _too_deep(obj, limit):
+    """Whether ``obj`` (decoded JSON) has containers nested more than ``limit`` levels."""
+    level = [obj]
+    for _ in range(limit):
+        deeper = []
+        for o in level:
+            t = type(o)
+            if t is dict:
+                o = o.values()
+            elif t is not list:
+                continue
+            for v in o:
+                t = type(v)
+                if t is dict or t is list:
+                    deeper.append(v)
+        if not deeper:
+            return False
+        level = deeper
+    return True
+
+
 def _default(obj):
     raise TypeError("object of type %s is not JSON serializable" % type(obj).__name__)
 

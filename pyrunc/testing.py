@@ -6,8 +6,10 @@ environment variable ``PYRUNC_TEST_KILLPOINT`` is
   ``NAME``     the process reaching point NAME kills itself with SIGKILL there;
   ``NAME@N``   the same, at the Nth time this process reaches NAME;
   ``NAME~S``   the process reaching NAME sleeps S seconds there (to force an interleaving);
-  ``/PATH``    every point reached is appended to file PATH (one name a line), to list the
-               points an operation passes (tests/reliability checks each one is exercised).
+  ``/PATH``    every point reached is appended to file PATH, a line ``NAME PID NS`` each (NS:
+               CLOCK_MONOTONIC in ns), to list the points an operation passes
+               (tests/reliability checks each one is exercised) and to see where its time
+               goes (bench/timeline.py).
 
 Unset (production), a point costs one ``os.environ`` lookup. This module imports nothing
 beyond ``pyrunc._os`` (``os`` for the short commands). SIGKILL, not an exception: it is what
@@ -31,7 +33,8 @@ def killpoint(name):
         except OSError:
             return
         try:
-            os.write(fd, ("%s\n" % name).encode())
+            import time  # built in: no real import
+            os.write(fd, ("%s %d %d\n" % (name, os.getpid(), time.monotonic_ns())).encode())
         finally:
             os.close(fd)
     elif want.startswith(name + "~"):
@@ -41,6 +44,14 @@ def killpoint(name):
         n = _hits[name] = _hits.get(name, 0) + 1
         if want[len(name) + 1:] == str(n):
             _die()
+
+
+def mark(name):
+    """A timeline point only: logged like a kill point in ``/PATH`` mode (as ``t:NAME``),
+    never a place to kill or delay (bench/timeline.py reads them)."""
+    want = os.environ.get("PYRUNC_TEST_KILLPOINT")
+    if want and want[0] == "/":
+        killpoint("t:" + name)
 
 
 def _die():

@@ -11,7 +11,7 @@ def write_atomic(path, data, mode=0o644, durable=False):
 
     The rename gives atomicity; ``durable`` adds an fsync, which state under /run (tmpfs, gone
     at reboot anyway) does not need and which costs milliseconds on a disk."""
-    import os  # here: `state`, `kill`, `start` and `delete` never write (see pyrunc/_os.py)
+    from pyrunc import _os as os  # (see pyrunc/_os.py)
     if isinstance(data, str):
         data = data.encode()
     d, name = os.path.split(path)

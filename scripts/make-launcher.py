@@ -4,7 +4,11 @@ pip's console-script wrapper runs ``site`` (and, for an editable install, its im
 finder): 10-20 ms of the ~30 ms a `pyrunc state` took. Every container start pays that, so the
 launcher skips site and names the two directories pyrunc needs on sys.path itself: the one that
 holds the ``pyrunc`` package and the venv's site-packages (for cffi's _cffi_backend).
-Bytecode is compiled once here, since -I ignores PYTHONDONTWRITEBYTECODE anyway.
+Bytecode is compiled once here, since -I ignores PYTHONDONTWRITEBYTECODE anyway. The cyclic
+garbage collector is off from the first line: a command lives milliseconds, and the
+collections its imports would trigger (and, after create's fork, the copy-on-write faults a
+collection causes in the waiting init) cost about 1 ms of CPU; the CLI turns it back on for
+the commands that run for long (``events``).
 
 The interpreter is the venv's unless ``--python`` names another build of the same Python
 version (the venv's site-packages holds compiled extensions). Start-up differs between builds:
@@ -52,6 +56,8 @@ def main():
     text = (
         "#!%s -IS\n"
         "# pyrunc launcher (scripts/make-launcher.py): no site, explicit sys.path\n"
+        "import gc\n"
+        "gc.disable()  # a short-lived command: no collections (pyrunc/cli/__init__.py)\n"
         "import sys\n"
         "sys.path[:0] = [%r, %r]\n"
         "from pyrunc.cli import exit_now, main\n"

@@ -17,7 +17,8 @@ If no cgroup of ours is writable (rootless, a read-only /sys/fs/cgroup), nothing
 """
 
 import _thread
-import os
+
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 INTERVAL = 0.004    # seconds between writes: well within one grace period
 MAX_TIME = 10.0     # a create that takes longer than this stops keeping the lock warm
@@ -81,37 +82,143 @@ def own_procs_file():
     return min(found)[1]
 
 
+class Job:
+    """Work handed to the warming thread (:meth:`Warmer.submit`); :meth:`result` waits."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.value = self.error = None
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+
+    def _run(self):
+        try:
+            self.value = self.fn()
+        except BaseException as e:  # re-raised in the waiting thread, where it belongs
+            self.error = e
+        self._done.release()
+
+    def result(self):
+        """The function's return value, or its exception raised here."""
+        with self._done:
+            pass
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class Warmer:
+    """The warming thread: a write to our own ``cgroup.procs`` every INTERVAL (while one of
+    ours is writable, for at most MAX_TIME), and between writes the jobs given to it.
+
+    Create gives it the container's mkdirs and resource writes: they need ``cgroup_mutex``,
+    which the first warming write holds for the whole grace period, so run in this thread
+    they wait for it without stopping the main thread (which validates, forks the init, ...).
+    """
+
     def __init__(self, path=None):
         self.path = path
         self.stopped = False
+        self._jobs = []
+        self._wake = _thread.allocate_lock()
+        self._wake.acquire()
+        self._running = False
+        self._mu = _thread.allocate_lock()  # _running and _jobs, between submit and exit
+
+    def submit(self, fn):
+        """Run ``fn()`` in the thread (in order); returns its Job. Without a thread (stopped,
+        or never started), it runs here and now."""
+        job = Job(fn)
+        with self._mu:
+            queued = self._running
+            if queued:
+                self._jobs.append(job)
+        if not queued:
+            job._run()
+            return job
+        try:
+            self._wake.release()
+        except RuntimeError:
+            pass  # already signalled
+        return job
 
     def stop(self):
+        """No more warming; jobs already submitted still run (result() may wait for them)."""
         self.stopped = True
+        try:
+            self._wake.release()
+        except RuntimeError:
+            pass
 
     def _run(self, pid):
         import time
         deadline = time.monotonic() + MAX_TIME
         lock = LOCK
-        while not self.stopped and time.monotonic() < deadline:
+        path = self.path
+        try:
+            while True:
+                if path is not None and not self.stopped:
+                    if time.monotonic() < deadline:
+                        path = self._warm(path, pid, lock)
+                    else:
+                        path = None
+                while self._jobs:
+                    self._jobs.pop(0)._run()
+                if self.stopped:
+                    break
+                self._wake.acquire(timeout=INTERVAL if path is not None else -1)
+        finally:
+            with self._mu:
+                self._running = False
+                left, self._jobs = self._jobs, []
+            for job in left:  # (submitted as we stopped: never left waiting)
+                job._run()
+
+    @staticmethod
+    def _warm(path, pid, lock):
+        """One warming write; None (stop warming) if the file can't be written."""
+        try:
+            with lock:  # (see LOCK)
+                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+                OPEN_FD[0] = fd
             try:
-                with lock:  # (see LOCK)
-                    fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
-                    OPEN_FD[0] = fd
-                try:
-                    os.write(fd, pid)
-                finally:
-                    with lock:
-                        OPEN_FD[0] = -1
-                        os.close(fd)
-            except OSError:
-                return
-            time.sleep(INTERVAL)
+                os.write(fd, pid)
+            finally:
+                with lock:
+                    OPEN_FD[0] = -1
+                    os.close(fd)
+        except OSError:
+            return None
+        return path
 
 
-def start():
-    """Start keeping the cgroup migration lock warm; returns the Warmer to stop."""
+_EARLY = []
+
+
+def early():
+    """Start the warming thread at once, for the next ``start`` to adopt: the CLI calls this
+    first thing for create, run and exec, so the grace period runs while Python imports and
+    validates (it is longer than all of that on a small VM)."""
+    _EARLY.append(start(jobs=True))
+
+
+def discard_early():
+    """Stop the thread ``early`` started, if any, when no cgroup will be joined after all."""
+    while _EARLY:
+        _EARLY.pop().stop()
+
+
+def start(jobs=False):
+    """Start keeping the cgroup migration lock warm; returns the Warmer to stop.
+
+    With ``jobs``, the thread is started even when no cgroup of ours is writable (it then
+    only runs the jobs given to it)."""
+    if _EARLY:  # (started with jobs: it serves either use)
+        return _EARLY.pop()
     w = Warmer(own_procs_file())
-    if w.path is not None and os.access(w.path, os.W_OK):
+    if w.path is not None and not os.access(w.path, os.W_OK):
+        w.path = None
+    if w.path is not None or jobs:
+        w._running = True
         _thread.start_new_thread(w._run, (str(os.getpid()).encode(),))
     return w

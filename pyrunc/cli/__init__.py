@@ -8,6 +8,7 @@ import sys
 
 from pyrunc import errors, log
 from pyrunc.cli import args as A
+from pyrunc.testing import mark
 
 GLOBAL_FLAGS = A.table(
     ("root", None, "str"), ("log", None, "str"), ("log-format", None, "str"),
@@ -92,6 +93,7 @@ def exit_now(code):
 def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
+    mark("cli:main")
     try:
         vals, rest = A.parse(argv, GLOBAL_FLAGS)
         g = Globals(vals)
@@ -107,6 +109,13 @@ def main(argv=None):
         name = COMMANDS.get(rest[0])
         if name is None:
             raise errors.UsageError("No help topic for '%s'" % rest[0])
+        if name in ("create", "run", "exec") and "-h" not in rest and "--help" not in rest:
+            # let the kernel's cgroup lock warm up while we import and validate
+            from pyrunc.cgroups import warm
+            warm.early()
+        if name == "events":
+            import gc  # the launcher disabled it for short commands; this one may run for days
+            gc.enable()
         mod = __import__("pyrunc.cli.cmd_" + name, fromlist=["run"])
         return mod.run(g, rest[1:]) or 0
     except errors.PyruncError as e:

@@ -1,6 +1,7 @@
 """pyrunc create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]
 [--no-new-keyring] [--preserve-fds N] ID"""
 
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc.cli import args as A
 
 FLAGS = A.table(
@@ -11,7 +12,6 @@ FLAGS = A.table(
 
 
 def options(g, v):
-    import os
     from pyrunc.container.lifecycle import CreateOptions
     preserve = v["preserve-fds"] or 0
     extra_env = []
@@ -32,7 +32,6 @@ def is_rootless(flag):
     """--rootless auto: rootless when not root in the initial user namespace (as runc)."""
     if flag != "auto":
         return flag == "true"
-    import os
     if os.geteuid() != 0:
         return True
     try:

@@ -2,8 +2,7 @@
 [--cwd D] [-e K=V]... [-u UID[:GID]] [--additional-gids G]... [--cap C]... [--no-new-privs]
 [--preserve-fds N] [--process-label L] [--apparmor P] ID"""
 
-import os
-
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc.cli import args as A
 from pyrunc.errors import PyruncError, UsageError
 
@@ -111,6 +110,7 @@ def _run(g, argv):
     from pyrunc.linux import consts as C
     from pyrunc.linux import libc
     libc.prctl(C.PR_SET_CHILD_SUBREAPER, 1)
+    opts.prefetch = ("pyrunc.cli.cmd_run",)  # (wait_relaying, below)
     pid = lifecycle.exec_process(g.root, cid, proc, opts)
     from pyrunc.cli.cmd_run import wait_relaying
     return wait_relaying(pid, opts.master_fd)

@@ -2,8 +2,7 @@
 container's exit (relaying signals to it), delete it, and exit with its status (128+N for a
 signal)."""
 
-import os
-
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc.cli import args as A
 from pyrunc.cli.cmd_create import FLAGS as CREATE_FLAGS, options
 

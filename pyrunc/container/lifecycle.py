@@ -7,7 +7,7 @@ return plain values and raise ``pyrunc.errors`` exceptions.
 from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 from pyrunc import errors, util
 from pyrunc.container.state import START_SOCK, ContainerState, check_id, list_ids
-from pyrunc.testing import killpoint
+from pyrunc.testing import killpoint, mark
 
 
 class CreateOptions:
@@ -58,9 +58,21 @@ def create(root, cid, opts):
     """Create container ``cid`` from the bundle; returns its init's host pid."""
     check_id(cid)
     check_preserved_fds(opts.preserve_fds)
+    # the kernel's cgroup migration lock needs a grace period to warm up: let it pass in the
+    # background while we validate and fork (cgroups/warm.py); the thread makes the cgroups
+    from pyrunc.cgroups import warm
+    warmer = warm.start(jobs=True)
+    try:
+        return _create(root, cid, opts, warmer)
+    finally:
+        warmer.stop()
+
+
+def _create(root, cid, opts, warmer):
     bundle = os.path.abspath(opts.bundle)
     from pyrunc.spec.load import load_bundle
     config, rootfs = load_bundle(bundle)
+    mark("create:loaded")
     if not any(ns.get("type") == "mount" for ns in
                (config.get("linux") or {}).get("namespaces") or ()):
         # the rootfs mounts, pivot_root and the old root's unmount would all act on the
@@ -91,6 +103,7 @@ def create(root, cid, opts):
                                  "detach without setting --console-socket")
     if not terminal and opts.console_socket:
         raise errors.PyruncError("--console-socket given but process.terminal is false")
+    mark("create:checked")
     statedir = _mkdir_state(root, cid)
     killpoint("create:state-dir-made")
     st = ContainerState(root, cid)
@@ -103,7 +116,7 @@ def create(root, cid, opts):
     cg = None
     made = []
     init_pid = 0
-    warmer = None
+    proc = cg_job = None
     csock = relay_end = None
     try:
         if terminal:
@@ -114,7 +127,7 @@ def create(root, cid, opts):
                 import _socket
                 relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         from pyrunc import cgroups
-        from pyrunc.process import init as initmod
+        from pyrunc.process.context import InitContext
         from pyrunc.process import parent
         linux = config.get("linux") or {}
         _check_cgroup_path(linux.get("cgroupsPath", ""))
@@ -134,70 +147,67 @@ def create(root, cid, opts):
             # v1 device rules need CAP_SYS_ADMIN in the host's namespace, which a rootless
             # user never has; its user namespace already forbids mknod (runc skips them too)
             cg.paths.pop("devices", None)
-        made = cg.create()
-        if not cg.paths:
-            # nothing delegated: run without a cgroup, with a warning if it mattered
-            from pyrunc import log
-            if linux.get("resources"):
-                log.warning("linux.resources ignored: no writable cgroup for this rootless "
-                            "container (delegate one, e.g. via systemd)")
-            cg = None
-        killpoint("create:cgroups-made")
-        if cg is not None:
-            resources = linux.get("resources") or {}
-            if opts.rootless:
-                resources = {k: v for k, v in resources.items() if k != "devices"}
-            cg.apply_resources(resources)
-        killpoint("create:resources-applied")
-        if cg is not None:
-            # the kernel's cgroup migration lock is slow to take when cold: warm it in the
-            # background while the init is set up, so that joining its cgroups is quick (not
-            # earlier: the warming write holds cgroup_mutex, which mkdir needs too)
-            from pyrunc.cgroups import warm
-            warmer = warm.start()
+        # the cgroups are made and written by the warming thread, after its first write has
+        # waited out the grace period (see cgroups/warm.py), while this thread forks the init
+        cg_job = warmer.submit(lambda: _make_cgroups(cg, linux, made))
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(
             idmap.wants_idmap(m) for m in config.get("mounts") or ()) else {}
         dirfd = os.open(statedir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        sock = _listen(dirfd)
-        killpoint("create:listening")
-        nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
-        ctx = initmod.InitContext(
-            cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
-            no_new_keyring=opts.no_new_keyring, idmap_fds=idmap_fds,
-            preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
-            cgroup_mounts=cgroups.mounted_hierarchies(),
-            cgroup_paths=cg.paths if cg is not None else {}, rootless=opts.rootless,
-            new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
-            in_userns="user" in nss, console_sock=csock,
-            parent_fds=(st._lockfd,))
-        st.data = {
-            "ociVersion": "1.2.0",
-            "id": cid,
-            "pid": 0,
-            "bundle": bundle,
-            "rootfs": rootfs,
-            "created": util.rfc3339_now(),
-            "owner": "",
-            "annotations": config.get("annotations") or {},
-            "cgroup_paths": cg.paths if cg is not None else {},
-            "freezer": cg.freezer_file() if cg is not None else None,
-            "rootless": opts.rootless,
-            "systemd_cgroup": opts.systemd_cgroup,
-            # while set, a creator that died mid-way leaves a "stopped" container that
-            # delete can still clean up (cgroups and, once known, the init's pid)
-            "creating": [os.getpid(), me[1] if me else 0],
-            "config": config,
-        }
-        st.save()
-        killpoint("create:config-saved")
+        sock = None
+        try:
+            sock = _listen(dirfd)
+            killpoint("create:listening")
+            nss = {ns["type"]: ns for ns in linux.get("namespaces") or ()}
+            ctx = InitContext(
+                cid=cid, config=config, bundle=bundle, rootfs=rootfs, no_pivot=opts.no_pivot,
+                no_new_keyring=opts.no_new_keyring, idmap_fds=idmap_fds,
+                preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
+                cgroup_mounts=cgroups.mounted_hierarchies(), rootless=opts.rootless,
+                new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
+                in_userns="user" in nss, console_sock=csock)
+            proc = parent.InitProcess(ctx)
+        finally:
+            # the child has its own copies: ours would only keep the start socket listening
+            # after a failed create
+            if sock is not None:
+                sock.close()
+            os.close(dirfd)
+            if csock is not None:
+                csock.close()
+            for fd in idmap_fds.values():
+                os.close(fd)
 
         def record_pid(pid):
+            """The init's pid is known: with the cgroups made, record both and the config;
+            returns the cgroup manager to put the init in (None: no cgroup)."""
+            nonlocal cg
+            if not cg_job.result():
+                cg = None
             stat = util.proc_stat(pid)
-            st.data["pid"] = pid
-            st.data["pid_start"] = stat[1] if stat else 0
+            st.data = {
+                "ociVersion": "1.2.0",
+                "id": cid,
+                "pid": pid,
+                "pid_start": stat[1] if stat else 0,
+                "bundle": bundle,
+                "rootfs": rootfs,
+                "created": util.rfc3339_now(),
+                "owner": "",
+                "annotations": config.get("annotations") or {},
+                "cgroup_paths": cg.paths if cg is not None else {},
+                "freezer": cg.freezer_file() if cg is not None else None,
+                "rootless": opts.rootless,
+                "systemd_cgroup": opts.systemd_cgroup,
+                # while set, a creator that died mid-way leaves a "stopped" container that
+                # delete can still clean up (cgroups and the init's pid)
+                "creating": [os.getpid(), me[1] if me else 0],
+                "config": config,
+            }
             st.save()
+            killpoint("create:config-saved")
             killpoint("create:pid-saved")
+            return cg
 
         def runtime_hooks(pid):
             if linux.get("netDevices"):
@@ -211,15 +221,9 @@ def create(root, cid, opts):
                 hooks.run_all(config, "prestart", state)
                 hooks.run_all(config, "createRuntime", state)
                 killpoint("create:hooks-after")
-        try:
-            init_pid = parent.spawn_init(ctx, cg, on_hooks=runtime_hooks, on_pid=record_pid)
-        finally:
-            sock.close()
-            os.close(dirfd)
-            if csock is not None:
-                csock.close()
-            for fd in idmap_fds.values():
-                os.close(fd)
+        init_pid = proc.drive(on_pid=record_pid, on_hooks=runtime_hooks,
+                              meanwhile=lambda: cg is not None and _write_resources(
+                                  cg, linux, opts.rootless))
         killpoint("create:spawned")
         if relay_end is not None:
             opts.master_fd = console.recv_master(relay_end)
@@ -232,8 +236,15 @@ def create(root, cid, opts):
             killpoint("create:pid-file-written")
         return init_pid
     except BaseException:
+        if proc is not None:
+            proc.abort()
         if init_pid:
             _kill_quiet(init_pid, 9)
+        if cg_job is not None:
+            try:
+                cg_job.result()  # not to undo the cgroups while they are being made
+            except BaseException:
+                pass
         if cg is not None:
             _cleanup_cgroups(cg)
             for d in reversed(made):  # parents this create made, e.g. /libpod_parent
@@ -244,9 +255,31 @@ def create(root, cid, opts):
         _rmtree(statedir)
         raise
     finally:
-        if warmer is not None:
-            warmer.stop()
         st.unlock()
+
+
+def _make_cgroups(cg, linux, made):
+    """mkdir the container's cgroups, appending each directory made to ``made`` (for undo);
+    False when no hierarchy is writable (rootless, nothing delegated)."""
+    made.extend(cg.create())
+    killpoint("create:cgroups-made")
+    if not cg.paths:
+        # nothing delegated: run without a cgroup, with a warning if it mattered
+        from pyrunc import log
+        if linux.get("resources"):
+            log.warning("linux.resources ignored: no writable cgroup for this rootless "
+                        "container (delegate one, e.g. via systemd)")
+        return False
+    return True
+
+
+def _write_resources(cg, linux, rootless):
+    """linux.resources into the cgroups _make_cgroups made (before the init joins them)."""
+    resources = linux.get("resources") or {}
+    if rootless:
+        resources = {k: v for k, v in resources.items() if k != "devices"}
+    cg.apply_resources(resources)
+    killpoint("create:resources-applied")
 
 
 def _check_cgroup_path(path):
@@ -498,8 +531,11 @@ def _rmtree(path):
 
 class ExecOptions:
     def __init__(self, detach=False, pid_file=None, console_socket=None, preserve_fds=0,
-                 tty_relay=False):
+                 tty_relay=False, prefetch=()):
         self.detach = detach
+        # modules the caller will import once the process runs (the CLI's foreground wait):
+        # imported while the forked child joins the container and we would only wait
+        self.prefetch = tuple(prefetch)
         self.pid_file = pid_file
         self.console_socket = console_socket
         self.preserve_fds = preserve_fds
@@ -527,16 +563,14 @@ def exec_process(root, cid, proc, opts):
         else:
             import _socket
             relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    warmer = None
-    if st.data.get("cgroup_paths"):
-        from pyrunc.cgroups import warm  # (see create)
-        warmer = warm.start()
+    from pyrunc.cgroups import warm  # (see create)
+    warmer = warm.start() if st.data.get("cgroup_paths") else warm.discard_early()
     from pyrunc.process import exec_init, exec_parent
     ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid, cid=cid,
                                 bundle=st.data.get("bundle", ""),
                                 preserve_fds=opts.preserve_fds, console_sock=csock)
     try:
-        pid = exec_parent.spawn(ctx, _manager(st))
+        pid = exec_parent.spawn(ctx, _manager(st), prefetch=opts.prefetch)
     finally:
         if warmer is not None:
             warmer.stop()

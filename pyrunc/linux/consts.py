@@ -1,6 +1,6 @@
 """Kernel constants pyrunc needs that Python's ``os`` module does not export (x86_64/aarch64)."""
 
-import os as _os
+from pyrunc import _os  # os without `import os` (see pyrunc/_os.py)
 
 # clone/unshare flags
 CLONE_NEWNS = 0x00020000

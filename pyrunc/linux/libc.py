@@ -5,7 +5,7 @@ failed. The binding is loaded on first import; the init side imports this module
 pivot_root so that nothing needs the host filesystem afterwards.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.linux._libc_ffi import ffi
 from pyrunc.linux import consts as C
@@ -144,6 +144,24 @@ def socketpair(domain, type_):
     if lib.socketpair(domain, type_ | C.SOCK_CLOEXEC, 0, sv) < 0:
         _fail("socketpair")
     return sv[0], sv[1]
+
+
+def poll_in(fds, timeout=-1):
+    """The fds of ``fds`` that are readable or hung up (poll(2), POLLIN), waiting up to
+    ``timeout`` ms (-1: forever); EINTR is retried. Saves the parent of create/exec loading
+    the ``select`` extension module for its one wait."""
+    n = len(fds)
+    p = ffi.new("struct pollfd[]", n)
+    for i, fd in enumerate(fds):
+        p[i].fd = fd
+        p[i].events = 1  # POLLIN
+    while True:
+        r = lib.poll(p, n, timeout)
+        if r >= 0:
+            break
+        if ffi.errno != 4:  # EINTR
+            _fail("poll")
+    return [p[i].fd for i in range(n) if p[i].revents]
 
 
 def loopback_up():

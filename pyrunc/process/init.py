@@ -18,46 +18,61 @@ from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc
 from pyrunc.process import attrs, finalize
-from pyrunc.process.sync import Channel, report_failures
-from pyrunc.testing import killpoint
+from pyrunc.process.sync import Channel, NoImports, report_failures
+from pyrunc.testing import killpoint, mark
 
 
-class InitContext:
-    """What the parent hands to the init (by fork, not serialisation)."""
+def _preload(config):
+    """Import what is needed later, while the host's filesystem is there and readable.
 
-    def __init__(self, **kw):
-        self.cid = ""
-        self.config = None
-        self.bundle = None
-        self.rootfs = None
-        self.no_pivot = False
-        self.no_new_keyring = False
-        self.rootless = False
-        self.preserve_fds = 0
-        self.sync_fd = -1
-        self.start_sock = None          # listening _socket.socket for `start`
-        self.state_dir_fd = -1          # O_PATH fd of the state dir (to unlink start.sock)
-        self.cgroup_mounts = {}
-        self.cgroup_paths = {}
-        self.new_cgroupns = False
-        self.in_userns = False
-        self.console_sock = None        # connected _socket to send the pty master over
-        self.idmap_fds = {}             # mount index -> detached idmapped mount (idmap.py)
-        self.parent_fds = ()            # the parent's own fds (its flock!) to close at once
-        self.__dict__.update(kw)
-
-
-def _preload():
-    """Import what is needed after pivot_root, while the host's filesystem is still there."""
+    After pivot_root the host's files are gone; before that, once in a new user namespace,
+    the init is a mapped uid that may not read the interpreter's standard library (under
+    /root/.pyenv, say, mode 0700). So everything the init can reach is imported here, first
+    thing after the fork -- the parent no longer imports it for us (process/context.py)."""
     import resource  # noqa: F401  (rlimits)
     import _signal  # noqa: F401
-    from pyrunc.linux import capnames  # noqa: F401
-    from pyrunc.rootfs import setup, cgroupmount  # noqa: F401
+    import _socket  # noqa: F401  (console: the pty master goes over a unix socket)
+    import stat  # noqa: F401
+    import struct  # noqa: F401  (seccomp/bpf, device rules)
+    from pyrunc.linux import capnames, keyring  # noqa: F401
+    from pyrunc.rootfs import setup, cgroupmount, paths, idmap  # noqa: F401
     from pyrunc import console, hostcheck  # noqa: F401
     from pyrunc.linux._libc_ffi import ffi  # noqa: F401
+    linux = config.get("linux") or {}
+    if linux.get("seccomp"):
+        from pyrunc.seccomp import compile as _c, bpf, enosys, notify, _lib  # noqa: F401
+        from pyrunc.seccomp import _seccomp_ffi  # noqa: F401
+    hooks = config.get("hooks") or {}
+    if hooks.get("createContainer") or hooks.get("startContainer"):
+        from pyrunc import hooks as _h  # noqa: F401
+    if any("tmpcopyup" in (m.get("options") or ()) for m in config.get("mounts") or ()):
+        import shutil  # noqa: F401  (mounts._copy_tree)
     # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
     attrs.last_cap()
     hostcheck.apparmor_enabled()  # the host's answer, not the container's /sys
+
+
+def _close_strays(ctx):
+    """Close every fd we were not handed on purpose, first thing.
+
+    The parent's own fds: its flock of the container's state dir (a flock belongs to the open
+    file: our copy would hold the container's lock for as long as the init lives), and
+    whatever the parent's cgroup thread had open at the fork (cgroups/warm.py: it makes the
+    cgroups while this process starts). Those are close-on-exec, but the init waits for
+    ``start`` with them otherwise, and a process of the runtime keeps exactly what it needs."""
+    keep = {0, 1, 2, ctx.sync_fd, ctx.state_dir_fd}
+    keep.update(range(3, 3 + (ctx.preserve_fds or 0)))
+    keep.update(ctx.idmap_fds.values())
+    for sock in (ctx.start_sock, ctx.console_sock):
+        if sock is not None:
+            keep.add(sock.fileno())
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # (the listing's own fd, closed already)
 
 
 def child_main(ctx):
@@ -74,11 +89,10 @@ def _child(ctx, ch):
     libc.prctl(C.PR_SET_DUMPABLE, 0)  # not ptrace-able/openable via /proc by the container
     from pyrunc import log
     log.set_sink(lambda level, msg: ch.send("log", level=level, msg=msg))
-    for fd in ctx.parent_fds:
-        # a flock belongs to the open file: our inherited copy would hold the container's
-        # lock for as long as the init lives
-        os.close(fd)
-    _preload()
+    _close_strays(ctx)
+    mark("init:child")
+    _preload(ctx.config)
+    mark("init:preloaded")
     config = ctx.config
     # open every namespace to join first: paths like /proc/PID/ns/net must be resolved in
     # the runtime's own mount and pid namespaces
@@ -158,8 +172,9 @@ def _child(ctx, ch):
     else:
         ch.send("pid", pid=os.getpid())
     # nothing more until the parent has recorded our pid: should it die first, EOF ends us
-    # here rather than leave a process that no state file names
-    ch.expect("ok")
+    # here rather than leave a process that no state file names. The parent has made our
+    # cgroups meanwhile (it forked us first): their final paths come with the answer
+    ctx.cgroup_paths = ch.expect("ok").get("cgroup_paths") or {}
     killpoint("init:pid-recorded")
     _init(ctx, ch, new_flags)
 
@@ -210,7 +225,11 @@ def _init(ctx, ch, new_flags):
     if hooks.get("createContainer"):
         # in the container's namespaces, after its mounts, before pivot_root
         _hooks(ctx, "createContainer", "creating")
+    mark("init:rootfs-entering")
+    import sys
+    sys.meta_path.insert(0, NoImports)  # from here on the files are the container's
     setup.enter(ctx.rootfs, ctx.no_pivot)
+    mark("init:rootfs-entered")
     if ctx.console_sock is not None:
         _setup_terminal(ctx, proc)
     # runc's order: sysctls before readonlyPaths (/proc/sys is one) and maskedPaths
@@ -222,7 +241,7 @@ def _init(ctx, ch, new_flags):
     os.umask(0o022)
     fin = finalize.Finalizer(proc, linux, filt, ctx.preserve_fds)
     fin.resolve()
-
+    mark("init:resolved")
     ch.send("ready")
     ch.expect("ok")  # the parent has put us in our cgroup and run the runtime hooks
     killpoint("init:ready-acked")

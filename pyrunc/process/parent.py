@@ -7,11 +7,11 @@ and exits. The init is left as a child of the caller (conmon and containerd-shim
 subreapers), with no pyrunc process in between.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc import errors
 from pyrunc.process.sync import Channel, fork_child
-from pyrunc.testing import killpoint
+from pyrunc.testing import killpoint, mark
 
 
 def _write_maps(pid, linux, rootless=False):
@@ -77,70 +77,101 @@ def _init_main(ctx):
     init.child_main(ctx)
 
 
-def spawn_init(ctx, cgroup_manager, on_hooks=None, on_pid=None):
-    """Fork the init and drive it to the created state; returns its host pid.
+class InitProcess:
+    """The forked init, from fork to the created state.
 
-    On failure the init (if any) is killed and reaped, and ContainerInitError/PyruncError
-    carries the init's one-line reason."""
-    child, pfd = fork_child(ctx, _init_main, 1)
-    killpoint("create:forked")
-    ch = Channel(pfd)
-    ch.watch(child)
-    init_pid = 0
-    try:
-        while True:
-            msg = ch.recv()
-            if msg is None:
-                raise errors.ContainerInitError("container init exited during setup")
-            kind = msg["type"]
-            if kind == "error":
-                raise errors.ContainerInitError(msg["message"])
-            if kind == "userns":
-                _write_maps(child, ctx.config.get("linux") or {}, ctx.rootless)
-                killpoint("create:userns-mapped")
-                ch.send("mapped")
-            elif kind == "pid":
-                ch.unwatch()
-                init_pid = msg["pid"]
-                if init_pid != child:
-                    _reap(child)
-                    child = 0  # reaped: its pid may belong to someone else from now on
-                killpoint("create:pid-received")
-                if on_pid is not None:
-                    on_pid(init_pid)
-                # the init waits for this: if we die before its pid is on record, it sees
-                # EOF and exits at once, instead of living on where delete can't find it
-                ch.send("ok")
-            elif kind == "cgroup":
-                if cgroup_manager is not None:
-                    cgroup_manager.add(init_pid)
-                killpoint("create:cgroupns-joined")
-                ch.send("ok")
-            elif kind == "runtime-hooks":
-                if on_hooks is not None:
-                    on_hooks(init_pid)
-                ch.send("ok")
-            elif kind == "ready":
-                if cgroup_manager is not None:
-                    # join late: the init's Python memory stays charged outside the container;
-                    # with a new cgroup ns it already joined (its ns root must be this cgroup)
-                    cgroup_manager.add(init_pid)
-                killpoint("create:cgroups-joined")
-                ch.send("ok")
-                killpoint("create:ready-acked")
-            elif kind == "done":
-                killpoint("create:done-received")
-                break
-    except BaseException:
-        if init_pid:
-            _kill(init_pid)
-        if child:
-            _kill(child)
-            _reap(child)
-        raise
-    finally:
-        ch.close()
-    return init_pid
+    Forking comes first and driving second so that create can make the container's cgroups
+    while the child imports, unshares and forks into its pid namespace (two cores: the two
+    halves overlap). The child needs the cgroups only once its pid is on record: the "ok" to
+    its "pid" message carries the final cgroup paths (``cgroup_paths`` of :meth:`drive`),
+    which a rootless create may have narrowed to the writable hierarchies."""
+
+    def __init__(self, ctx):
+        self.linux = ctx.config.get("linux") or {}
+        self.rootless = ctx.rootless
+        self.child, pfd = fork_child(ctx, _init_main, 1)
+        killpoint("create:forked")
+        self.ch = Channel(pfd)
+        self.ch.watch(self.child)
+        self.init_pid = 0
+
+    def drive(self, on_pid, on_hooks=None, meanwhile=None):
+        """Answer the init until it is created; returns its host pid.
+
+        ``on_pid(pid)`` records the init's pid and returns the cgroup manager to put it in
+        (None: no cgroup); ``on_hooks(pid)`` runs the runtime-namespace hooks;
+        ``meanwhile()`` is work that must be done before the init joins its cgroups (writing
+        their resources): it runs right after the pid is acknowledged, while the init sets
+        up its rootfs.
+
+        On failure the init (if any) is killed and reaped, and ContainerInitError/PyruncError
+        carries the init's one-line reason."""
+        ch = self.ch
+        cgroup_manager = None
+        try:
+            while True:
+                msg = ch.recv()
+                if msg is None:
+                    raise errors.ContainerInitError("container init exited during setup")
+                kind = msg["type"]
+                if kind == "error":
+                    raise errors.ContainerInitError(msg["message"])
+                if kind == "userns":
+                    _write_maps(self.child, self.linux, self.rootless)
+                    killpoint("create:userns-mapped")
+                    ch.send("mapped")
+                elif kind == "pid":
+                    ch.unwatch()
+                    self.init_pid = msg["pid"]
+                    if self.init_pid != self.child:
+                        _reap(self.child)
+                        self.child = 0  # reaped: its pid may be someone else's from now on
+                    killpoint("create:pid-received")
+                    cgroup_manager = on_pid(self.init_pid)
+                    # the init waits for this: if we die before its pid is on record, it sees
+                    # EOF and exits at once, instead of living on where delete can't find it
+                    ch.send("ok", cgroup_paths=cgroup_manager.paths
+                            if cgroup_manager is not None else {})
+                    if meanwhile is not None:
+                        meanwhile()
+                elif kind == "cgroup":
+                    if cgroup_manager is not None:
+                        cgroup_manager.add(self.init_pid)
+                    killpoint("create:cgroupns-joined")
+                    ch.send("ok")
+                elif kind == "runtime-hooks":
+                    if on_hooks is not None:
+                        on_hooks(self.init_pid)
+                    ch.send("ok")
+                elif kind == "ready":
+                    mark("create:ready-received")
+                    if cgroup_manager is not None:
+                        # join late: the init's Python memory stays charged outside the
+                        # container; with a new cgroup ns it already joined (its ns root must
+                        # be this cgroup)
+                        cgroup_manager.add(self.init_pid)
+                    killpoint("create:cgroups-joined")
+                    ch.send("ok")
+                    killpoint("create:ready-acked")
+                elif kind == "done":
+                    killpoint("create:done-received")
+                    break
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            ch.close()
+        return self.init_pid
+
+    def abort(self):
+        """Kill (and reap, if still ours) whatever of the init exists; idempotent."""
+        if self.init_pid:
+            _kill(self.init_pid)
+        if self.child:
+            _kill(self.child)
+            _reap(self.child)
+            self.child = 0
+        self.ch.close()
 
 
 def _kill(pid):

@@ -7,7 +7,8 @@ channel as ``{"type": "error", "message": ...}`` so create fails with that one l
 Messages, in order (init -> parent unless marked):
   userns            init has unshared a user namespace: write its id maps   parent -> "mapped"
   pid {"pid"}       the host pid of the process that will exec (after the pid-ns fork)
-                                                        parent -> "ok" once it is recorded
+                           parent -> "ok" {"cgroup_paths"} once it is recorded (and the
+                           container's cgroups, made while the init started, exist)
   cgroup            (only with a new cgroup namespace) put me in my cgroup   parent -> "ok"
   runtime-hooks     (only with prestart/createRuntime hooks) mounts are done,
                     the parent runs those hooks before pivot_root          parent -> "ok"
@@ -16,7 +17,7 @@ Messages, in order (init -> parent unless marked):
   error {"message"} setup failed; the parent cleans up and reports it
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc import jsonio
 from pyrunc.errors import ContainerInitError
@@ -73,8 +74,8 @@ class Channel:
 
     def _recv_one(self):
         if self._watch >= 0:
-            import select
-            if self.fd not in select.select([self.fd, self._watch], [], [])[0]:
+            from pyrunc.linux import libc
+            if self.fd not in libc.poll_in([self.fd, self._watch]):
                 return None  # the watched process exited and nothing is queued
         try:
             data = os.read(self.fd, 1 << 20)
@@ -143,3 +144,16 @@ def _send_error(ch, msg):
         ch.send("error", message=msg)
     except OSError:
         pass
+
+
+class NoImports:
+    """Put first on ``sys.meta_path`` once a process is in the container's view of the
+    filesystem (exec: from the first setns; the init: from pivot_root): an import of anything
+    not imported yet then fails, instead of being looked up in the container's files -- the
+    container's code, run with the runtime's privileges. Modules already imported still
+    import (they are found in sys.modules before the meta path is asked)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        raise ImportError("%s is not imported before entering the container (internal "
+                          "error)" % name, name=name)

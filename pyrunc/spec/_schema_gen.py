@@ -2,7 +2,39 @@
 # Regenerate: python3 -m pyrunc.spec._schema_build
 """The schema files compiled to Python (first-error mode of pyrunc.spec.schema)."""
 
-from pyrunc.spec._schema_base import _best_branch, _canon, _fail, _prefix, _show, unique_error
+# The helpers of pyrunc.spec._schema_base, imported on first use: a valid config only runs
+# the checks, so create does not load that module (nor jsonio's encoder through it).
+
+
+def _fail(message, keyword):
+    from pyrunc.spec._schema_base import ValidationError
+    return [ValidationError(message, keyword)]
+
+
+def _prefix(errs, seg):
+    for e in errs:
+        e._rpath.append(seg)
+    return errs
+
+
+def _show(value):
+    from pyrunc.spec._schema_base import _show
+    return _show(value)
+
+
+def _best_branch(branch_errors):
+    from pyrunc.spec._schema_base import _best_branch
+    return _best_branch(branch_errors)
+
+
+def _canon(value):
+    from pyrunc.spec._schema_base import _canon
+    return _canon(value)
+
+
+def unique_error(v):
+    from pyrunc.spec._schema_base import unique_error
+    return unique_error(v)
 
 
 def _valid(v):

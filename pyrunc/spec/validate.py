@@ -17,13 +17,15 @@ rootfs exist, is a netns path the host's, is SELinux enabled) belong to ``create
 
 from pyrunc.errors import ConfigError
 from pyrunc.linux.capnames import CAP_NUMBERS
-from pyrunc.spec import _schema_base, _schema_gen
+from pyrunc.spec import _schema_gen
 
 __all__ = ["validate_config", "validate_state", "config_problem", "config_warnings"]
 
 
 def _path(*segments):
-    return _schema_base.format_path(segments)
+    # (error paths only: _schema_base is not imported for a valid config)
+    from pyrunc.spec._schema_base import format_path
+    return format_path(segments)
 
 
 def _linux(config):
@@ -298,19 +300,21 @@ def check_sysctl(config):
     ns = _namespaces(config)
     for key in sysctl:
         name = _sysctl_dotted(key)
-        where = _path("linux", "sysctl", key)
         if name in _IPC_SYSCTLS or name.startswith("fs.mqueue."):
             if "ipc" not in ns:
-                return where, "requires an ipc namespace in linux.namespaces"
+                return _path("linux", "sysctl", key), \
+                    "requires an ipc namespace in linux.namespaces"
         elif name.startswith("net."):
             if "network" not in ns:
-                return where, "requires a network namespace in linux.namespaces"
+                return _path("linux", "sysctl", key), \
+                    "requires a network namespace in linux.namespaces"
         elif name == "kernel.domainname" and "uts" in ns:
             pass
         elif name == "kernel.hostname" and "uts" in ns:
-            return where, "conflicts with the hostname field; set hostname instead"
+            return _path("linux", "sysctl", key), \
+                "conflicts with the hostname field; set hostname instead"
         else:
-            return where, "is not in a separate kernel namespace"
+            return _path("linux", "sysctl", key), "is not in a separate kernel namespace"
     return None
 
 
@@ -430,7 +434,8 @@ _WARNINGS = (
 
 
 def _show(value):
-    return _schema_base._show(value)
+    from pyrunc.spec._schema_base import _show
+    return _show(value)
 
 
 def config_problem(config):

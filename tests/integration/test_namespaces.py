@@ -332,3 +332,26 @@ def test_time_namespace_without_offsets(pyrunc, make_bundle):
     with open("/proc/uptime") as f:
         host = float(f.read().split()[0])
     assert abs(float(out[1].split()[0]) - host) < 30
+
+
+def test_user_namespace_init_needs_no_late_import(open_tmp, pyrunc, rootfs_template):
+    """In a new user namespace the init is host uid 100000, which can't read an interpreter
+    installed under /root (mode 0700): whatever it needs later -- seccomp's compiler (struct),
+    tmpcopyup's copy (shutil), the hooks -- must have been imported before it unshared (a
+    config like this failed with "No module named 'struct'" when the parent stopped
+    importing it for the init)."""
+    b = _userns_bundle(open_tmp, rootfs_template,
+                       ["sh", "-c", "cat /proc/self/uid_map; ls /etc/passwd; mkdir /tmp/x || "
+                        "echo mkdir refused"])
+    b.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    b.config["mounts"].append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["tmpcopyup", "nosuid"]})
+    b.config["hooks"] = {"createContainer": [{"path": "/bin/true"}],
+                         "startContainer": [{"path": "/bin/true"}]}
+    b.write()
+    out = _run_ok(pyrunc, b).splitlines()
+    assert out[0].split() == ["0", "100000", "65536"]
+    assert out[1] == "/etc/passwd"
+    assert out[-1] == "mkdir refused"

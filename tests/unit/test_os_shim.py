@@ -14,12 +14,14 @@ PATHS = ["", "/", "//", "///", "a", "/a", "a/", "/a/", "a/b", "/a/b/", "a//b", "
 
 def test_path_functions_match_posixpath():
     for p in PATHS:
-        for name in ("split", "dirname", "basename"):
+        for name in ("split", "dirname", "basename", "isabs", "normpath", "abspath"):
             assert getattr(_os.path, name)(p) == getattr(posixpath, name)(p), (name, p)
         for q in PATHS:
             assert _os.path.join(p, q) == posixpath.join(p, q), (p, q)
             assert _os.path.join(p, q, "r") == posixpath.join(p, q, "r"), (p, q)
     assert _os.path.join(b"/a", b"b") == b"/a/b"
+    assert _os.path.normpath(b"/a/../b") == b"/b" and _os.path.abspath(b"a") == \
+        posixpath.abspath(b"a")
     with pytest.raises(TypeError):
         _os.path.join("/a", b"b")
 
@@ -37,7 +39,7 @@ def test_isdir_exists(tmp_path):
 def test_the_rest_comes_from_os():
     assert _os.open is os.open and _os.O_CLOEXEC == os.O_CLOEXEC and _os._exit is os._exit
     assert _os.walk is os.walk and _os.makedirs is os.makedirs
-    assert _os.path.abspath is posixpath.abspath
+    assert _os.path.realpath is posixpath.realpath
     assert (_os.sep, _os.SEEK_SET, _os.SEEK_END) == (os.sep, os.SEEK_SET, os.SEEK_END)
 
 
@@ -48,3 +50,11 @@ def test_environ_is_the_start_environment_read_only():
         _os.environ["X"] = "1"
     with pytest.raises(TypeError):
         _os.environ.pop("PATH")
+
+
+def test_fsencode_fsdecode_match_os():
+    for v in ("a", "/é/ü", "x\udcff", b"/a\xff", "", b""):
+        assert _os.fsencode(v) == os.fsencode(v), v
+        assert _os.fsdecode(v) == os.fsdecode(v), v
+    with pytest.raises(TypeError):
+        _os.fsencode(3)
