@@ -103,6 +103,7 @@ def _create(root, cid, opts, warmer):
                                  "detach without setting --console-socket")
     if not terminal and opts.console_socket:
         raise errors.PyruncError("--console-socket given but process.terminal is false")
+    seccomp_filter = _cached_seccomp(root, config)
     mark("create:checked")
     statedir = _mkdir_state(root, cid)
     killpoint("create:state-dir-made")
@@ -165,7 +166,7 @@ def _create(root, cid, opts, warmer):
                 preserve_fds=opts.preserve_fds, start_sock=sock, state_dir_fd=dirfd,
                 cgroup_mounts=cgroups.mounted_hierarchies(), rootless=opts.rootless,
                 new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
-                in_userns="user" in nss, console_sock=csock)
+                in_userns="user" in nss, console_sock=csock, seccomp=seccomp_filter)
             proc = parent.InitProcess(ctx)
         finally:
             # the child has its own copies: ours would only keep the start socket listening
@@ -256,6 +257,16 @@ def _create(root, cid, opts, warmer):
         raise
     finally:
         st.unlock()
+
+
+def _cached_seccomp(root, config):
+    """linux.seccomp compiled, from the cache when it can be shared (seccomp/cache.py); None
+    when there is none, or when only the process itself can compile it (NOTIFY rules)."""
+    sc = (config.get("linux") or {}).get("seccomp")
+    if not sc:
+        return None
+    from pyrunc.seccomp import cache
+    return cache.compiled(root, sc) if cache.cacheable(sc) else None
 
 
 def _make_cgroups(cg, linux, made):
@@ -552,6 +563,7 @@ def exec_process(root, cid, proc, opts):
     if status != "running":
         raise errors.PyruncError("cannot exec in a %s container" % status)
     config = st.data.get("config") or {}
+    seccomp_filter = _cached_seccomp(root, config)
     if proc.get("terminal") and not opts.console_socket and not opts.tty_relay:
         raise errors.PyruncError("cannot allocate a tty if pyrunc will detach without "
                                  "setting --console-socket")
@@ -568,7 +580,8 @@ def exec_process(root, cid, proc, opts):
     from pyrunc.process import exec_init, exec_parent
     ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid, cid=cid,
                                 bundle=st.data.get("bundle", ""),
-                                preserve_fds=opts.preserve_fds, console_sock=csock)
+                                preserve_fds=opts.preserve_fds, console_sock=csock,
+                                seccomp=seccomp_filter)
     try:
         pid = exec_parent.spawn(ctx, _manager(st), prefetch=opts.prefetch)
     finally:

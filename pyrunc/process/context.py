@@ -26,5 +26,6 @@ class InitContext:
         self.new_cgroupns = False
         self.in_userns = False
         self.console_sock = None        # connected _socket to send the pty master over
+        self.seccomp = None             # the compiled linux.seccomp, if cached (seccomp/cache)
         self.idmap_fds = {}             # mount index -> detached idmapped mount (idmap.py)
         self.__dict__.update(kw)

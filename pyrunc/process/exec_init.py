@@ -40,6 +40,7 @@ class ExecContext:
         self.preserve_fds = 0
         self.sync_fd = -1
         self.console_sock = None
+        self.seccomp = None         # the compiled linux.seccomp, if cached (seccomp/cache)
         self.__dict__.update(kw)
 
 
@@ -82,8 +83,8 @@ def _child(ctx, ch):
     preload(ctx)
     config = ctx.config
     linux = config.get("linux") or {}
-    filt = None
-    if linux.get("seccomp"):
+    filt = ctx.seccomp  # compiled already when it could come from the cache
+    if linux.get("seccomp") and filt is None:
         from pyrunc import seccomp
         filt = seccomp.compile_filter(linux["seccomp"], ctx)
     # decided from the host's view of the container's init, before joining (see attrs)

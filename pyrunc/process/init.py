@@ -209,8 +209,8 @@ def _init(ctx, ch, new_flags):
 
     # compile the seccomp filter (and dlopen libseccomp) while the host's files are visible
     sc = linux.get("seccomp")
-    filt = None
-    if sc:
+    filt = ctx.seccomp  # compiled already when it could come from the cache
+    if sc and filt is None:
         from pyrunc import seccomp
         filt = seccomp.compile_filter(sc, ctx)
 

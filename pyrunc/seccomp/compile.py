@@ -123,25 +123,38 @@ class Filter:
             os.close(r)  # compiled without connecting: nobody to hand it to
 
 
-def compile_filter(sc, ctx=None, backend=None, connect=True):
+def compile_filter(sc, ctx=None, backend=None, connect=True, notes=None):
     """Compile ``linux.seccomp`` into a Filter; PyruncError names the offending field.
 
     ``ctx`` (the init's or exec's context) gives the container process state a seccomp
     agent receives with NOTIFY rules; ``backend`` is the libseccomp wrapper (a fake in unit
     tests); ``connect=False`` skips connecting to listenerPath (tools that only want the
-    program)."""
+    program); ``notes``, a list, also gets the debug lines compiling logged (the cache keeps
+    them, to log them again when it is used)."""
     if not isinstance(sc, dict):
         raise _err("linux.seccomp", "must be an object")
     if backend is None:
         from pyrunc.seccomp._lib import Libseccomp
         backend = Libseccomp()
     try:
-        return _compile(sc, backend, connect, ctx)
+        return _compile(sc, backend, connect, ctx, _Notes(notes))
     finally:
         backend.release()
 
 
-def _compile(sc, lib, connect, ctx):
+class _Notes:
+    """log.debug, and a copy of each line into ``into`` (a list) if given."""
+
+    def __init__(self, into):
+        self.into = into
+
+    def __call__(self, msg):
+        log.debug(msg)
+        if self.into is not None:
+            self.into.append(msg)
+
+
+def _compile(sc, lib, connect, ctx, note):
     default_name = sc.get("defaultAction")
     if default_name == "SCMP_ACT_NOTIFY":
         raise _err("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action")
@@ -208,7 +221,7 @@ def _compile(sc, lib, connect, ctx):
         if flags & K.FLAG_TSYNC:
             flags |= K.FLAG_TSYNC_ESRCH  # TSYNC and a listener are exclusive without it
     elif flags & K.FLAG_WAIT_KILLABLE_RECV:
-        log.debug("seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no "
+        note("seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no "
                   "SCMP_ACT_NOTIFY rule")
         flags &= ~K.FLAG_WAIT_KILLABLE_RECV
 
@@ -224,13 +237,13 @@ def _compile(sc, lib, connect, ctx):
     if len(rules) > 32:
         rc = lib.set_attr(K.ATTR_CTL_OPTIMIZE, 2)
         if rc < 0:
-            log.debug("seccomp: binary tree optimization not available: %s" % os.strerror(-rc))
+            note("seccomp: binary tree optimization not available: %s" % os.strerror(-rc))
     for path, name, act, conds in rules:
         if act == default:
             continue  # redundant (and libseccomp refuses it)
         nr = lib.resolve_syscall(name)
         if nr is None:
-            log.debug("seccomp: unknown syscall %r ignored (%s)" % (name, path))
+            note("seccomp: unknown syscall %r ignored (%s)" % (name, path))
             continue
         if not conds:
             groups = [[]]

@@ -584,3 +584,39 @@ def test_compile_and_load_cost(make_bundle):
     print("podman default profile: compile %s ms, load %s ms, %s instructions" % (
         compile_ms, load_ms, n))
     assert float(compile_ms) < 500 and float(load_ms) < 50
+
+
+def test_compiled_profile_is_cached_for_create_and_exec(pyrunc, make_bundle):
+    """The program libseccomp exported for a profile is kept under --root (seccomp/cache.py):
+    the second create and an exec load it instead of compiling, and enforce the same."""
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+    b = make_bundle("sh", "-c", "mkdir /tmp/x 2>&1; echo rc=$?")
+    b.config["linux"]["seccomp"] = profile
+    b.write()
+    cache_dir = os.path.join(pyrunc.root, "@seccomp-cache")
+    outs = []
+    for _ in range(2):
+        r = pyrunc.run(b)
+        assert r.code == 0, r
+        outs.append(r.out)
+        (entry,) = os.listdir(cache_dir)
+        if len(outs) == 1:
+            first = os.stat(os.path.join(cache_dir, entry))
+    again = os.stat(os.path.join(cache_dir, entry))
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert all(o.endswith("rc=1\n") and "Operation not permitted" in o for o in outs), outs
+    assert pyrunc.ids() == [], "the cache is not a container"
+    # exec into a container of the same profile: the cached program, the same refusal
+    b.config["process"]["args"] = ["sleep", "1000"]
+    b.write()
+    cid = new_id()
+    pyrunc.cmd("run", "-d", "--bundle", b.path, cid, check=True)
+    r = pyrunc.cmd("exec", cid, "sh", "-c", "mkdir /tmp/y; echo rc=$?")
+    assert r.out.endswith("rc=1\n"), r
+    # a damaged entry is compiled again, never trusted
+    with open(os.path.join(cache_dir, entry), "w") as f:
+        f.write('{"program": "not hex"}')
+    r = pyrunc.cmd("exec", cid, "sh", "-c", "mkdir /tmp/y; echo rc=$?")
+    assert r.out.endswith("rc=1\n"), r
+    pyrunc.cmd("delete", "-f", cid, check=True)
