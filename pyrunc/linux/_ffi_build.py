@@ -29,6 +29,7 @@ int poll(struct pollfd *fds, unsigned long nfds, int timeout);
 int socket(int domain, int type, int protocol);
 int ioctl(int fd, unsigned long request, ...);
 int personality(unsigned long persona);
+int madvise(void *addr, size_t length, int advice);
 int mknodat(int dirfd, const char *pathname, unsigned int mode, unsigned long dev);
 int setresuid(uid_t ruid, uid_t euid, uid_t suid);
 int setresgid(gid_t rgid, gid_t egid, gid_t sgid);

@@ -250,6 +250,7 @@ def _init(ctx, ch, new_flags):
     ch.send("done")
     ch.close()
     killpoint("init:done-sent")
+    _shed_code_pages()
     _wait_start_and_exec(ctx, fin)
 
 
@@ -347,6 +348,38 @@ def _is_procfs(fd):
     if libc.lib.fstatfs(fd, buf) < 0:
         return False
     return buf.f_type == 0x9FA0  # PROC_SUPER_MAGIC
+
+
+def _shed_code_pages():
+    """Give back the resident pages of the code we were running, before waiting for start.
+
+    The init waits as a fork of the whole runtime: the interpreter's and the libraries' code
+    it touched (libpython alone ~4 MiB) counts in its RSS for as long as the container is
+    only created. Executable file mappings that hold no private copy (smaps' Anonymous: 0,
+    i.e. never written, so nothing can be lost) are dropped from our page tables
+    (MADV_DONTNEED); the pages stay in the page cache, and the few that ``start`` needs are
+    mapped back by the next faults (fault-around maps 16 at a time). Best effort: without a
+    procfs /proc in the container, nothing is shed."""
+    from pyrunc.rootfs import paths
+    try:
+        paths.require_procfs("shedding")
+        with open("/proc/self/smaps", "rb") as f:
+            text = f.read()
+    except (OSError, PyruncError):
+        return
+    from pyrunc.linux._libc_ffi import ffi
+    cur = None
+    for line in text.splitlines():
+        if line[:1] in b"0123456789abcdef" and b"-" in line[:20]:
+            parts = line.split()
+            cur = None
+            if len(parts) >= 6 and parts[1] == b"r-xp" and parts[5].startswith(b"/"):
+                lo, hi = parts[0].split(b"-")
+                cur = (int(lo, 16), int(hi, 16))
+        elif cur is not None and line.startswith(b"Anonymous:"):
+            if line.split()[1] == b"0":
+                libc.lib.madvise(ffi.cast("void *", cur[0]), cur[1] - cur[0], 4)  # DONTNEED
+            cur = None
 
 
 def _wait_start_and_exec(ctx, fin):
