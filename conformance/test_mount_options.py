@@ -381,26 +381,16 @@ RUNC_DEPARTURES = {
 
 # pyrunc's departures: strict xfails (reported)
 PYRUNC_BUGS = {
-    "remount": "pyrunc drops MS_REMOUNT and mounts a second tmpfs over /m (two mounts at /m, "
-               "the first still rw,size=1024k); runc and mount(8) remount the existing one",
-    "remount-bind": "pyrunc drops MS_REMOUNT and makes a new non-recursive ro bind over /m, "
-                    "hiding the submounts; runc remounts the existing bind ro (submounts "
-                    "untouched), as mount(8) -o remount,bind,ro does",
     "rnorelatime": "pyrunc puts all of MOUNT_ATTR__ATIME in attr_clr, turning the noatime "
                    "submount relatime; runc leaves it noatime, as mount(8) does for "
                    "noatime,norelatime",
     "rnostrictatime": "pyrunc puts all of MOUNT_ATTR__ATIME in attr_clr, turning the noatime "
                       "submount relatime; mount(8) keeps noatime for noatime,nostrictatime "
                       "(runc 1.1.5 fails: see RUNC_DEPARTURES)",
-    "idmap": "pyrunc idmaps every submount of an rbind with idmap (open_tree and "
-             "mount_setattr get AT_RECURSIVE for rbind): /m/plain and /m/locked show "
-             "1000:2000; the spec keeps the recursive mapping for ridmap",
-    "ridmap-propagation": "the idmapped tree, cloned with open_tree(OPEN_TREE_CLONE) in the "
-                          "host's mount namespace, joins the host source's peer group: the "
-                          "container's /m is 'shared' with the same peer id as the host's "
-                          "mount, so mounts made under it in the container appear on the "
-                          "host (and the host's in the container); plain binds are 'master'",
 }
+# fixed after this test found them: remount (a second mount instead of a remount), idmap with
+# rbind (every submount mapped), and the idmapped clone joining the host source's peer group
+# (mounts propagating between the container and the host both ways)
 
 
 def _params():

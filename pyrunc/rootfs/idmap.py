@@ -75,7 +75,9 @@ def prepare(config, bundle):
             if not os.path.isabs(src):
                 src = os.path.join(bundle, src)
             opts = m.get("options") or ()
+            # rbind clones the submounts too; only ridmap maps them (idmap: the top one)
             recursive = "rbind" in opts or "ridmap" in opts
+            map_recursive = "ridmap" in opts
             try:
                 nsfd = userns_fd(uid_maps, gid_maps)
             except OSError as e:
@@ -89,11 +91,19 @@ def prepare(config, bundle):
                 except OSError as e:
                     raise PyruncError("mounts[%d] (%s): open_tree %s: %s" % (
                         i, m.get("destination"), src, e.strerror)) from None
+                # the clone is made here, in the runtime's mount namespace: of a shared source
+                # it would be a peer, and mounts would propagate between the container and
+                # the host both ways. As a slave it is what a plain bind in the container is
+                # (its namespace is made a slave of ours): the host's mounts still reach it
+                slave = ffi.new("struct mount_attr *", {"propagation": C.MS_SLAVE})
                 attr = ffi.new("struct mount_attr *", {"attr_set": MOUNT_ATTR_IDMAP,
                                                        "userns_fd": nsfd})
                 try:
                     libc.syscall("mount_setattr", tree, ffi.new("char[]", b""),
-                                 AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0), attr,
+                                 AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0), slave,
+                                 ffi.sizeof("struct mount_attr"))
+                    libc.syscall("mount_setattr", tree, ffi.new("char[]", b""),
+                                 AT_EMPTY_PATH | (AT_RECURSIVE if map_recursive else 0), attr,
                                  ffi.sizeof("struct mount_attr"))
                 except OSError as e:
                     os.close(tree)

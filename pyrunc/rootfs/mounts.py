@@ -95,6 +95,34 @@ def readonly_later(m):
     return typ == "tmpfs" or os.path.normpath(m["destination"]) == "/dev"
 
 
+def _remount(rootfd, m, typ, mo, is_bind):
+    """``remount``: change the options of the mount an earlier entry (or the image's own
+    mounts) put at the destination, as mount(8) and runc do -- not a new mount over it. With
+    ``bind``, only the per-mount flags change (MS_BIND|MS_REMOUNT); otherwise the filesystem's
+    too (its data, e.g. a tmpfs size=). Nothing mounted there is the kernel's EINVAL."""
+    dest = m["destination"]
+    try:
+        tfd = paths.open_in_root(rootfd, dest)
+    except FileNotFoundError:
+        raise PyruncError("remount of %s: nothing is mounted there" % dest) from None
+    try:
+        check_destination(rootfd, tfd, m)
+        if is_bind:
+            remount_bind(paths.fd_path(tfd), mo.flags, mo.clear)
+        else:
+            flags = mo.flags
+            if readonly_later(m):
+                flags &= ~C.MS_RDONLY  # (as for a new mount: setup.finalize makes it ro)
+            libc.mount(None, paths.fd_path(tfd), typ or None, flags,
+                       ",".join(mo.data) or None)
+        for prop in mo.propagation:
+            libc.mount(None, paths.fd_path(tfd), None, prop)
+        if mo.attr_set or mo.attr_clr:
+            _mount_setattr(tfd, mo.attr_set, mo.attr_clr)
+    finally:
+        os.close(tfd)
+
+
 def _after_bind(rootfd, dest, mo):
     """Flags, propagation and recursive attributes of a bind mount just made at ``dest``."""
     # the target fd used to mount names the covered directory: re-resolve to reach the mount
@@ -184,6 +212,9 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
         is_bind = True
         _after_bind(rootfd, dest, mo)
         return
+
+    if mo.flags & C.MS_REMOUNT:
+        return _remount(rootfd, m, typ, mo, is_bind)
 
     if is_bind:
         if not os.path.isabs(src):
