@@ -2,7 +2,7 @@
 the config field, and reading values back."""
 
 import errno
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.errors import PyruncError
 

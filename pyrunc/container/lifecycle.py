@@ -31,7 +31,12 @@ class CreateOptions:
 def _mkdir_state(root, cid):
     d = os.path.join(root, cid)
     try:
-        os.makedirs(root, 0o700, exist_ok=True)
+        try:
+            os.mkdir(root, 0o700)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:  # (makedirs is the real os's: imported only when needed)
+            os.makedirs(root, 0o700, exist_ok=True)
         os.mkdir(d, 0o700)
     except FileExistsError:
         raise errors.ContainerExists(cid) from None

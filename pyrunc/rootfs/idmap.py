@@ -8,7 +8,7 @@ namespace (mount_setattr). The init later moves the detached mount onto its dest
 the rootfs (move_mount), resolving the destination like every other mount.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C

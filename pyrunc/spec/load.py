@@ -34,6 +34,25 @@ def _read_regular(path):
         os.close(fd)
 
 
+def _realpath(path):
+    """os.path.realpath of an existing path, as the kernel resolves it (an O_PATH open, then
+    its /proc/self/fd link), without importing os and posixpath (~0.9 ms); anything else
+    (missing, unreadable) goes to posixpath's own."""
+    try:
+        fd = os.open(path, 0o10000000 | os.O_CLOEXEC)  # O_PATH
+    except (OSError, ValueError):
+        return os.path.realpath(path)
+    try:
+        real = os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        real = ""
+    finally:
+        os.close(fd)
+    if not real.startswith("/") or real.endswith(" (deleted)"):
+        return os.path.realpath(path)
+    return real
+
+
 def load_bundle(bundle):
     """(config dict, absolute rootfs path) of the bundle directory, or ConfigError."""
     path = os.path.join(bundle, "config.json")
@@ -60,8 +79,8 @@ def load_bundle(bundle):
     # root.path: a rootfs that is, or goes through, a symlink could be the host's "/" --
     # runc refuses it the same way ("not an absolute path, or a symlink")
     lexical = os.path.normpath(root if os.path.isabs(root) else
-                               os.path.join(os.path.realpath(bundle), root))
-    rootfs = os.path.realpath(lexical)
+                               os.path.join(_realpath(bundle), root))
+    rootfs = _realpath(lexical)
     if not os.path.isdir(rootfs):
         raise ConfigError("root.path: %s is not a directory" % rootfs)
     if rootfs != lexical:

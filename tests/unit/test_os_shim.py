@@ -58,3 +58,14 @@ def test_fsencode_fsdecode_match_os():
         assert _os.fsdecode(v) == os.fsdecode(v), v
     with pytest.raises(TypeError):
         _os.fsencode(3)
+
+
+def test_load_realpath_matches_posixpath(tmp_path):
+    from pyrunc.spec.load import _realpath
+    (tmp_path / "d").mkdir()
+    (tmp_path / "l").symlink_to("d")
+    (tmp_path / "d" / "f").write_text("")
+    (tmp_path / "loop").symlink_to("loop")
+    for p in ("d", "l", "l/f", "l/../d", "missing", "missing/x", "loop", ".", "d/./f"):
+        full = str(tmp_path / p)
+        assert _realpath(full) == os.path.realpath(full), p
