@@ -24,8 +24,6 @@ int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4
           unsigned long arg5);
 long syscall(long number, ...);
 int socketpair(int domain, int type, int protocol, int sv[2]);
-struct pollfd { int fd; short events; short revents; };
-int poll(struct pollfd *fds, unsigned long nfds, int timeout);
 int socket(int domain, int type, int protocol);
 int ioctl(int fd, unsigned long request, ...);
 int personality(unsigned long persona);

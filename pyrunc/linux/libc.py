@@ -146,24 +146,6 @@ def socketpair(domain, type_):
     return sv[0], sv[1]
 
 
-def poll_in(fds, timeout=-1):
-    """The fds of ``fds`` that are readable or hung up (poll(2), POLLIN), waiting up to
-    ``timeout`` ms (-1: forever); EINTR is retried. Saves the parent of create/exec loading
-    the ``select`` extension module for its one wait."""
-    n = len(fds)
-    p = ffi.new("struct pollfd[]", n)
-    for i, fd in enumerate(fds):
-        p[i].fd = fd
-        p[i].events = 1  # POLLIN
-    while True:
-        r = lib.poll(p, n, timeout)
-        if r >= 0:
-            break
-        if ffi.errno != 4:  # EINTR
-            _fail("poll")
-    return [p[i].fd for i in range(n) if p[i].revents]
-
-
 def loopback_up():
     """Bring ``lo`` up in the current network namespace (SIOCSIFFLAGS on a datagram socket)."""
     s = lib.socket(C.AF_INET, C.SOCK_DGRAM | C.SOCK_CLOEXEC, 0)

@@ -40,9 +40,8 @@ class Channel:
         For the forked child until it has sent "pid": after a pid-namespace fork, its own
         child also holds the other end but waits for our "ok" to that message, so were the
         first one killed before sending it (OOM), neither side would ever speak."""
-        from pyrunc.linux import libc
         try:
-            self._watch = libc.syscall("pidfd_open", pid, 0)
+            self._watch = os.pidfd_open(pid)
         except OSError:
             self._watch = -1  # already gone (reaped) or an old kernel: EOF as before
 
@@ -74,8 +73,8 @@ class Channel:
 
     def _recv_one(self):
         if self._watch >= 0:
-            from pyrunc.linux import libc
-            if self.fd not in libc.poll_in([self.fd, self._watch]):
+            import select  # (a small module: the parent of create keeps clear of cffi)
+            if self.fd not in select.select([self.fd, self._watch], [], [])[0]:
                 return None  # the watched process exited and nothing is queued
         try:
             data = os.read(self.fd, 1 << 20)
@@ -108,10 +107,10 @@ def fork_child(ctx, entry, exit_code):
 
     The child gets its end as ``ctx.sync_fd`` and runs ``entry(ctx)``, which must not return
     (it execs or exits); if it does, or raises, the child exits with ``exit_code``."""
-    from pyrunc.linux import consts as C
-    from pyrunc.linux import libc
+    import _socket  # (not cffi: create's parent needs none of it, and it weighs 0.8 MiB)
     from pyrunc.cgroups import warm
-    pfd, cfd = libc.socketpair(C.AF_UNIX, C.SOCK_SEQPACKET)
+    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)  # close-on-exec
+    pfd, cfd = a.detach(), b.detach()
     ctx.sync_fd = cfd
     child = warm.fork()  # os.fork, and no fd of the cgroup warming write in the child
     if child == 0:
