@@ -6,14 +6,15 @@ and exit on the host) stay cheap because a writer first waits for an RCU grace p
 (``rcu_sync_enter``) -- 6-20 ms on a small VM -- unless another writer released it less than
 about a grace period before. runc and crun pay that wait in the middle of every create.
 
-pyrunc pays it in the background: :func:`start`, called as create (or exec) begins, starts a
-thread that moves this process into the cgroup it is already in (our own pid written to our own
+pyrunc pays it in the background: :func:`start` (or :func:`early`, as soon as the CLI knows
+the command is create, run or exec) starts a thread that moves this process into the cgroup it is already in (our own pid written to our own
 ``cgroup.procs``: the kernel takes and releases the lock and changes nothing), then does it
 again every few milliseconds until :meth:`Warmer.stop`. By the time the container's init is
 moved into its cgroups the lock is warm: each write costs ~0.05 ms instead of the grace period,
 which was spent while create was validating, forking and mounting.
 
-If no cgroup of ours is writable (rootless, a read-only /sys/fs/cgroup), nothing is started.
+If no cgroup of ours is writable (rootless, a read-only /sys/fs/cgroup), nothing is warmed;
+the thread then only runs create's jobs (``start(jobs=True)``), or is not started at all.
 """
 
 import _thread
@@ -111,9 +112,9 @@ class Warmer:
     """The warming thread: a write to our own ``cgroup.procs`` every INTERVAL (while one of
     ours is writable, for at most MAX_TIME), and between writes the jobs given to it.
 
-    Create gives it the container's mkdirs and resource writes: they need ``cgroup_mutex``,
-    which the first warming write holds for the whole grace period, so run in this thread
-    they wait for it without stopping the main thread (which validates, forks the init, ...).
+    Create gives it the container's mkdirs: they need ``cgroup_mutex``, which the first
+    warming write holds for the whole grace period, so run in this thread they wait for it
+    without stopping the main thread (which validates, forks the init, ...).
     """
 
     def __init__(self, path=None):

@@ -153,8 +153,9 @@ def _create(root, cid, opts, warmer):
             # v1 device rules need CAP_SYS_ADMIN in the host's namespace, which a rootless
             # user never has; its user namespace already forbids mknod (runc skips them too)
             cg.paths.pop("devices", None)
-        # the cgroups are made and written by the warming thread, after its first write has
-        # waited out the grace period (see cgroups/warm.py), while this thread forks the init
+        # the cgroups are made by the warming thread, after its first write has waited out
+        # the grace period (see cgroups/warm.py), while this thread forks the init; their
+        # resources are written once the init's pid is recorded (drive's ``meanwhile``)
         cg_job = warmer.submit(lambda: _make_cgroups(cg, linux, made))
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(

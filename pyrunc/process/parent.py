@@ -83,8 +83,8 @@ class InitProcess:
     Forking comes first and driving second so that create can make the container's cgroups
     while the child imports, unshares and forks into its pid namespace (two cores: the two
     halves overlap). The child needs the cgroups only once its pid is on record: the "ok" to
-    its "pid" message carries the final cgroup paths (``cgroup_paths`` of :meth:`drive`),
-    which a rootless create may have narrowed to the writable hierarchies."""
+    its "pid" message carries the final cgroup paths (those of the manager ``on_pid``
+    returns), which a rootless create may have narrowed to the writable hierarchies."""
 
     def __init__(self, ctx):
         self.linux = ctx.config.get("linux") or {}
