@@ -113,6 +113,11 @@ def main(argv=None):
             # let the kernel's cgroup lock warm up while we import and validate
             from pyrunc.cgroups import warm
             warm.early()
+            if name != "exec":
+                # and the container's init import its half of pyrunc on the other core
+                # (process/parent.py); create adopts it, anything else ends it (finally)
+                from pyrunc.process import parent
+                parent.fork_early()
         if name == "events":
             import gc  # the launcher disabled it for short commands; this one may run for days
             gc.enable()
@@ -129,3 +134,7 @@ def main(argv=None):
             traceback.print_exc()
         log.error("internal error: %s: %s" % (type(e).__name__, e))
         return 1
+    finally:
+        parent = sys.modules.get("pyrunc.process.parent")
+        if parent is not None:
+            parent.discard_early()

@@ -74,6 +74,18 @@ def create(root, cid, opts):
 
 
 def _create(root, cid, opts, warmer):
+    # the init first: it imports its half of pyrunc while we load the bundle, then waits for
+    # the context (begin); every failure until then ends it with the channel (abort)
+    from pyrunc.process import parent
+    proc = parent.InitProcess.adopt()
+    try:
+        return _create_with(root, cid, opts, warmer, proc)
+    except BaseException:
+        proc.abort()
+        raise
+
+
+def _create_with(root, cid, opts, warmer, proc):
     bundle = os.path.abspath(opts.bundle)
     from pyrunc.spec.load import load_bundle
     config, rootfs = load_bundle(bundle)
@@ -122,7 +134,7 @@ def _create(root, cid, opts, warmer):
     cg = None
     made = []
     init_pid = 0
-    proc = cg_job = None
+    cg_job = None
     csock = relay_end = None
     try:
         if terminal:
@@ -134,7 +146,6 @@ def _create(root, cid, opts, warmer):
                 relay_end, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         from pyrunc import cgroups
         from pyrunc.process.context import InitContext
-        from pyrunc.process import parent
         linux = config.get("linux") or {}
         _check_cgroup_path(linux.get("cgroupsPath", ""))
         cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid,
@@ -173,10 +184,10 @@ def _create(root, cid, opts, warmer):
                 cgroup_mounts=cgroups.mounted_hierarchies(), rootless=opts.rootless,
                 new_cgroupns="cgroup" in nss and not nss["cgroup"].get("path"),
                 in_userns="user" in nss, console_sock=csock, seccomp=seccomp_filter)
-            proc = parent.InitProcess(ctx)
+            proc.begin(ctx)
         finally:
-            # the child has its own copies: ours would only keep the start socket listening
-            # after a failed create
+            # the child has received its copies: ours would only keep the start socket
+            # listening after a failed create
             if sock is not None:
                 sock.close()
             os.close(dirfd)
@@ -185,12 +196,20 @@ def _create(root, cid, opts, warmer):
             for fd in idmap_fds.values():
                 os.close(fd)
 
-        def record_pid(pid):
-            """The init's pid is known: with the cgroups made, record both and the config;
-            returns the cgroup manager to put the init in (None: no cgroup)."""
+        def made_cgroups():
+            """Wait for the warming thread to make the cgroups; their manager, or None when
+            there is no cgroup to join (rootless, nothing delegated)."""
             nonlocal cg
-            if not cg_job.result():
+            if cg is not None and not cg_job.result():
                 cg = None
+            return cg
+
+        def record_pid(pid):
+            """The init's pid is known: record it, the cgroups and the config. Their paths
+            are known before the cgroups are made, unless a rootless create drops the
+            hierarchies it may not write (then we wait for it)."""
+            if opts.rootless:
+                made_cgroups()
             stat = util.proc_stat(pid)
             st.data = {
                 "ociVersion": "1.2.0",
@@ -214,7 +233,6 @@ def _create(root, cid, opts, warmer):
             st.save()
             killpoint("create:config-saved")
             killpoint("create:pid-saved")
-            return cg
 
         def runtime_hooks(pid):
             if linux.get("netDevices"):
@@ -228,9 +246,9 @@ def _create(root, cid, opts, warmer):
                 hooks.run_all(config, "prestart", state)
                 hooks.run_all(config, "createRuntime", state)
                 killpoint("create:hooks-after")
-        init_pid = proc.drive(on_pid=record_pid, on_hooks=runtime_hooks,
-                              meanwhile=lambda: cg is not None and _write_resources(
-                                  cg, linux, opts.rootless))
+        init_pid = proc.drive(
+            on_pid=record_pid, cgroups=made_cgroups, on_hooks=runtime_hooks,
+            meanwhile=lambda: cg is not None and _write_resources(cg, linux, opts.rootless))
         killpoint("create:spawned")
         if relay_end is not None:
             opts.master_fd = console.recv_master(relay_end)
@@ -243,8 +261,7 @@ def _create(root, cid, opts, warmer):
             killpoint("create:pid-file-written")
         return init_pid
     except BaseException:
-        if proc is not None:
-            proc.abort()
+        proc.abort()
         if init_pid:
             _kill_quiet(init_pid, 9)
         if cg_job is not None:

@@ -22,13 +22,14 @@ from pyrunc.process.sync import Channel, NoImports, report_failures
 from pyrunc.testing import killpoint, mark
 
 
-def _preload(config):
+def _preload():
     """Import what is needed later, while the host's filesystem is there and readable.
 
     After pivot_root the host's files are gone; before that, once in a new user namespace,
     the init is a mapped uid that may not read the interpreter's standard library (under
     /root/.pyenv, say, mode 0700). So everything the init can reach is imported here, first
-    thing after the fork -- the parent no longer imports it for us (process/context.py)."""
+    thing after the fork, while the parent loads the bundle (:func:`_preload_for` adds
+    what only some configs need, once the context has come)."""
     import resource  # noqa: F401  (rlimits)
     import _signal  # noqa: F401
     import _socket  # noqa: F401  (console: the pty master goes over a unix socket)
@@ -38,6 +39,14 @@ def _preload(config):
     from pyrunc.rootfs import setup, cgroupmount, paths, idmap  # noqa: F401
     from pyrunc import console, hostcheck  # noqa: F401
     from pyrunc.linux._libc_ffi import ffi  # noqa: F401
+    from pyrunc.process import context  # noqa: F401
+    # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
+    attrs.last_cap()
+    hostcheck.apparmor_enabled()  # the host's answer, not the container's /sys
+
+
+def _preload_for(config):
+    """What only some configs need, imported once the context has come (see _preload)."""
     linux = config.get("linux") or {}
     if linux.get("seccomp"):
         from pyrunc.seccomp import compile as _c, bpf, enosys, notify, _lib  # noqa: F401
@@ -47,19 +56,16 @@ def _preload(config):
         from pyrunc import hooks as _h  # noqa: F401
     if any("tmpcopyup" in (m.get("options") or ()) for m in config.get("mounts") or ()):
         import shutil  # noqa: F401  (mounts._copy_tree)
-    # read from the host's /proc now: the container's could be a fake (attrs.last_cap)
-    attrs.last_cap()
-    hostcheck.apparmor_enabled()  # the host's answer, not the container's /sys
 
 
 def _close_strays(ctx):
-    """Close every fd we were not handed on purpose, first thing.
+    """Close every fd we were not handed on purpose, as soon as we know which those are.
 
-    The parent's own fds: its flock of the container's state dir (a flock belongs to the open
-    file: our copy would hold the container's lock for as long as the init lives), and
-    whatever the parent's cgroup thread had open at the fork (cgroups/warm.py: it makes the
-    cgroups while this process starts). Those are close-on-exec, but the init waits for
-    ``start`` with them otherwise, and a process of the runtime keeps exactly what it needs."""
+    We are a fork of the runtime as it was when the CLI started: what it had open then (a
+    log file, whatever its cgroup thread had open at the fork, see cgroups/warm.py) is
+    close-on-exec, but the init waits for ``start`` with it otherwise, and a process of the
+    runtime keeps exactly what it needs: stdio, the channel, the caller's preserved fds and
+    the files that came with the context (start socket, state dir, console, idmaps)."""
     keep = {0, 1, 2, ctx.sync_fd, ctx.state_dir_fd}
     keep.update(range(3, 3 + (ctx.preserve_fds or 0)))
     keep.update(ctx.idmap_fds.values())
@@ -73,6 +79,16 @@ def _close_strays(ctx):
                 os.close(fd)
             except OSError:
                 pass  # (the listing's own fd, closed already)
+
+
+def _receive_context(ctx, ch):
+    """Wait for the parent's context (process/context.py); False if it gave up first."""
+    from pyrunc.process import context
+    got = ch.recv_context()
+    if got is None:
+        return False
+    context.unpack(ctx, *got)
+    return True
 
 
 def child_main(ctx):
@@ -89,11 +105,15 @@ def _child(ctx, ch):
     libc.prctl(C.PR_SET_DUMPABLE, 0)  # not ptrace-able/openable via /proc by the container
     from pyrunc import log
     log.set_sink(lambda level, msg: ch.send("log", level=level, msg=msg))
-    _close_strays(ctx)
     mark("init:child")
-    _preload(ctx.config)
+    _preload()
     mark("init:preloaded")
+    if not _receive_context(ctx, ch):
+        os._exit(1)  # create failed (or was killed) before handing over: nothing to undo
+    mark("init:context")
+    _close_strays(ctx)
     config = ctx.config
+    _preload_for(config)
     # open every namespace to join first: paths like /proc/PID/ns/net must be resolved in
     # the runtime's own mount and pid namespaces
     joins = []
@@ -172,11 +192,23 @@ def _child(ctx, ch):
     else:
         ch.send("pid", pid=os.getpid())
     # nothing more until the parent has recorded our pid: should it die first, EOF ends us
-    # here rather than leave a process that no state file names. The parent has made our
-    # cgroups meanwhile (it forked us first): their final paths come with the answer
-    ctx.cgroup_paths = ch.expect("ok").get("cgroup_paths") or {}
+    # here rather than leave a process that no state file names
+    ch.expect("ok")
     killpoint("init:pid-recorded")
+    ctx.cgroup_paths = None
+    ctx.wait_cgroups = lambda: _cgroups_made(ctx, ch)
     _init(ctx, ch, new_flags)
+
+
+def _cgroups_made(ctx, ch):
+    """The container's cgroups {key: host dir}, once the parent says they exist (the
+    "cgroups" message after its "ok" to our pid: it makes them while we set up). Read where
+    first needed (the cgroup mount), and at the latest before we next ask the parent
+    anything, whose answer comes after it."""
+    if ctx.cgroup_paths is None:
+        ctx.cgroup_paths = ch.expect("cgroups").get("cgroup_paths") or {}
+        mark("init:cgroups-known")
+    return ctx.cgroup_paths
 
 
 def _init(ctx, ch, new_flags):
@@ -194,6 +226,7 @@ def _init(ctx, ch, new_flags):
         from pyrunc import hooks as hookmod  # noqa: F401  (imported before pivot_root)
     if ctx.new_cgroupns:
         # the cgroup namespace's root is the cgroup we are in when unsharing it
+        ctx.wait_cgroups()
         ch.send("cgroup")
         ch.expect("ok")
         libc.unshare(C.CLONE_NEWCGROUP)
@@ -220,6 +253,7 @@ def _init(ctx, ch, new_flags):
     killpoint("init:rootfs-prepared")
     if hooks.get("prestart") or hooks.get("createRuntime") or linux.get("netDevices"):
         # the parent moves netDevices in and runs these hooks, in the runtime's namespaces
+        ctx.wait_cgroups()
         ch.send("runtime-hooks")
         ch.expect("ok")
     if hooks.get("createContainer"):
@@ -242,6 +276,7 @@ def _init(ctx, ch, new_flags):
     fin = finalize.Finalizer(proc, linux, filt, ctx.preserve_fds)
     fin.resolve()
     mark("init:resolved")
+    ctx.wait_cgroups()
     ch.send("ready")
     ch.expect("ok")  # the parent has put us in our cgroup and run the runtime hooks
     killpoint("init:ready-acked")

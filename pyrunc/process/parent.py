@@ -10,7 +10,7 @@ subreapers), with no pyrunc process in between.
 from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc import errors
-from pyrunc.process.sync import Channel, fork_child
+from pyrunc.process.sync import Channel, PeerGone, fork_child
 from pyrunc.testing import killpoint, mark
 
 
@@ -77,29 +77,70 @@ def _init_main(ctx):
     init.child_main(ctx)
 
 
+_EARLY = []
+
+
+def fork_early():
+    """Fork the init now, for create to adopt (:meth:`InitProcess.adopt`): the CLI calls
+    this first thing for create and run, so that the child's imports (the init side of
+    pyrunc, cffi) run on the other core while this process imports and validates."""
+    _EARLY.append(InitProcess())
+
+
+def discard_early():
+    """Kill and reap the init ``fork_early`` made if create never took it (a usage error)."""
+    while _EARLY:
+        _EARLY.pop().abort()
+
+
 class InitProcess:
     """The forked init, from fork to the created state.
 
-    Forking comes first and driving second so that create can make the container's cgroups
-    while the child imports, unshares and forks into its pid namespace (two cores: the two
-    halves overlap). The child needs the cgroups only once its pid is on record: the "ok" to
-    its "pid" message carries the final cgroup paths (those of the manager ``on_pid``
-    returns), which a rootless create may have narrowed to the writable hierarchies."""
+    Forking comes first, before the bundle is even loaded: the child imports the init side
+    of pyrunc (a few milliseconds of the critical path) while this process loads, validates
+    and records the container, then :meth:`begin` hands it its context. Driving comes last,
+    and create makes the container's cgroups meanwhile (two cores: the halves overlap). The
+    child needs the cgroups only for its cgroup mount (and a cgroup namespace): the
+    "cgroups" message that follows the "ok" to its "pid" says they exist, with their final
+    paths (those of the manager ``cgroups`` returns), which a rootless create may have
+    narrowed to the writable hierarchies."""
 
-    def __init__(self, ctx):
-        self.linux = ctx.config.get("linux") or {}
-        self.rootless = ctx.rootless
-        self.child, pfd = fork_child(ctx, _init_main, 1)
+    def __init__(self):
+        from pyrunc.process.context import InitContext
+        self.linux = {}
+        self.rootless = False
+        # the child has its end of the channel; every file it is to keep (but the caller's
+        # preserved fds, which it inherits now) comes with the context
+        self.child, pfd = fork_child(InitContext(), _init_main, 1)
         killpoint("create:forked")
         self.ch = Channel(pfd)
         self.ch.watch(self.child)
         self.init_pid = 0
 
-    def drive(self, on_pid, on_hooks=None, meanwhile=None):
+    @classmethod
+    def adopt(cls):
+        """The init the CLI forked early, or a new one (the Python API, tests)."""
+        return _EARLY.pop() if _EARLY else cls()
+
+    def begin(self, ctx):
+        """Send the waiting child its context; it then makes the namespaces and the rootfs."""
+        from pyrunc.process.context import pack
+        self.linux = ctx.config.get("linux") or {}
+        self.rootless = ctx.rootless
+        fields, fds = pack(ctx)
+        try:
+            self.ch.send_context(fields, fds)
+        except BaseException:
+            self.abort()
+            raise
+        killpoint("create:context-sent")
+
+    def drive(self, on_pid, cgroups, on_hooks=None, meanwhile=None):
         """Answer the init until it is created; returns its host pid.
 
-        ``on_pid(pid)`` records the init's pid and returns the cgroup manager to put it in
-        (None: no cgroup); ``on_hooks(pid)`` runs the runtime-namespace hooks;
+        ``on_pid(pid)`` records the init's pid; ``cgroups()`` waits for the container's
+        cgroups to be made and returns their manager, to put the init in (None: no
+        cgroup); ``on_hooks(pid)`` runs the runtime-namespace hooks;
         ``meanwhile()`` is work that must be done before the init joins its cgroups (writing
         their resources): it runs right after the pid is acknowledged, while the init sets
         up its rootfs.
@@ -127,11 +168,20 @@ class InitProcess:
                         _reap(self.child)
                         self.child = 0  # reaped: its pid may be someone else's from now on
                     killpoint("create:pid-received")
-                    cgroup_manager = on_pid(self.init_pid)
+                    on_pid(self.init_pid)
                     # the init waits for this: if we die before its pid is on record, it sees
                     # EOF and exits at once, instead of living on where delete can't find it
-                    ch.send("ok", cgroup_paths=cgroup_manager.paths
-                            if cgroup_manager is not None else {})
+                    ch.send("ok")
+                    # then it makes its namespaces and rootfs, while the cgroups are made
+                    # (the grace period of the warming thread, cgroups/warm.py, may not
+                    # have passed yet); it waits for this message only where it needs them
+                    cgroup_manager = cgroups()
+                    mark("create:cgroups-ready")
+                    try:
+                        ch.send("cgroups", cgroup_paths=cgroup_manager.paths
+                                if cgroup_manager is not None else {})
+                    except PeerGone:
+                        continue  # it failed meanwhile: its error is the next message
                     if meanwhile is not None:
                         meanwhile()
                 elif kind == "cgroup":
@@ -167,6 +217,7 @@ class InitProcess:
         """Kill (and reap, if still ours) whatever of the init exists; idempotent."""
         if self.init_pid:
             _kill(self.init_pid)
+            self.init_pid = 0  # (not ours to reap: a second abort must not kill a reused pid)
         if self.child:
             _kill(self.child)
             _reap(self.child)

@@ -5,10 +5,14 @@ messages during create; every step that can fail inside the namespaces reports b
 channel as ``{"type": "error", "message": ...}`` so create fails with that one line.
 
 Messages, in order (init -> parent unless marked):
+  context           parent -> init: what the init is to create (process/context.py), sent
+                    once the bundle is loaded and checked (the init was forked before)
   userns            init has unshared a user namespace: write its id maps   parent -> "mapped"
   pid {"pid"}       the host pid of the process that will exec (after the pid-ns fork)
-                           parent -> "ok" {"cgroup_paths"} once it is recorded (and the
-                           container's cgroups, made while the init started, exist)
+                           parent -> "ok" once it is recorded, then "cgroups"
+                           {"cgroup_paths"} once the container's cgroups (made while the
+                           init starts) exist: the init reads it before its cgroup mount,
+                           or else before its next message
   cgroup            (only with a new cgroup namespace) put me in my cgroup   parent -> "ok"
   runtime-hooks     (only with prestart/createRuntime hooks) mounts are done,
                     the parent runs those hooks before pivot_root          parent -> "ok"
@@ -17,10 +21,17 @@ Messages, in order (init -> parent unless marked):
   error {"message"} setup failed; the parent cleans up and reports it
 """
 
+import sys
+
 from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc import jsonio
 from pyrunc.errors import ContainerInitError
+
+
+CHUNK = 1 << 16   # bytes per datagram of a context (well under the default send buffer)
+MAX_FDS = 1024    # files one context may carry (the state dir, sockets, idmapped mounts)
+_BYTEORDER = sys.byteorder
 
 
 class PeerGone(ContainerInitError, BrokenPipeError):
@@ -78,11 +89,72 @@ class Channel:
                 return None  # the watched process exited and nothing is queued
         try:
             data = os.read(self.fd, 1 << 20)
-        except ConnectionResetError:  # it exited with our last message unread
-            return None
+        except ConnectionResetError:
+            # it exited with a message of ours unread (the init, failing before it read the
+            # "cgroups" we sent unasked). The kernel reports that before the messages still
+            # queued for us, and only once: read again for its last word (an error)
+            try:
+                data = os.read(self.fd, 1 << 20)
+            except ConnectionResetError:
+                return None
         if not data:
             return None
         return jsonio.loads(data)
+
+    def send_context(self, fields, fds):
+        """The create's context for the init, forked before it existed (process/context.py):
+        a "context" message carrying ``fds`` (SCM_RIGHTS) and the size of the JSON of
+        ``fields``, then that JSON in datagrams of at most CHUNK bytes (a config can be
+        bigger than a socket's send buffer, which bounds one datagram)."""
+        import _socket
+        data = jsonio.dumps(fields).encode()
+        head = jsonio.dumps({"type": "context", "size": len(data)}).encode()
+        anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                b"".join(fd.to_bytes(4, _BYTEORDER) for fd in fds))] if fds else []
+        sock = _socket.socket(fileno=self.fd)
+        try:
+            sock.sendmsg([head], anc)
+            for i in range(0, len(data), CHUNK):
+                sock.send(data[i:i + CHUNK])
+        except (BrokenPipeError, ConnectionResetError):
+            raise PeerGone("%s exited during setup" % self.peer) from None
+        finally:
+            sock.detach()
+
+    def recv_context(self):
+        """``(fields, fds)`` of :meth:`send_context`, the fds close-on-exec; None when the
+        other side closed first (a create that failed before handing the context over)."""
+        import _socket
+        sock = _socket.socket(fileno=self.fd)
+        try:
+            head, anc, flags, _ = sock.recvmsg(CHUNK, _socket.CMSG_SPACE(4 * MAX_FDS),
+                                               _socket.MSG_CMSG_CLOEXEC)
+            fds = []
+            for level, kind, data in anc:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    fds += [int.from_bytes(data[i:i + 4], _BYTEORDER, signed=True)
+                            for i in range(0, len(data) - len(data) % 4, 4)]
+            if not head:
+                return None
+            if flags & _socket.MSG_CTRUNC:
+                raise ContainerInitError("protocol error: too many files in the context")
+            msg = jsonio.loads(head)
+            if msg.get("type") != "context":
+                raise ContainerInitError("protocol error: expected context, got %s" % (
+                    msg.get("type"),))
+            size = msg["size"]
+            parts = []
+            while size > 0:
+                part = sock.recv(CHUNK)
+                if not part:
+                    return None
+                parts.append(part)
+                size -= len(part)
+        except ConnectionResetError:
+            return None
+        finally:
+            sock.detach()
+        return jsonio.loads(b"".join(parts)), fds
 
     def expect(self, kind):
         """Wait for message ``kind``; an error message or EOF raises ContainerInitError."""

@@ -25,7 +25,7 @@ def _dirname(key):
 def mount_cgroup(rootfd, dest, mo, ctx):
     flags = mo.flags & ~(C.MS_REMOUNT | C.MS_BIND | C.MS_REC)
     hier = ctx.cgroup_mounts      # {key: host mountpoint}
-    own = ctx.cgroup_paths        # {key: host dir of the container's cgroup}
+    own = ctx.wait_cgroups()      # {key: host dir of the container's cgroup}, made
     if list(hier) == [""]:        # pure cgroup v2
         tfd = paths.ensure_target(rootfd, dest, True)
         try:

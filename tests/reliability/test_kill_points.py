@@ -31,13 +31,15 @@ HOOKS = {
 }
 
 # (point, expected status after the runtime died there); "fails": the killed one is the
-# container's init, and create must fail with one line and leave nothing
+# container's init, and create must fail with one line and leave nothing; "gone": no
+# container was recorded yet, and nothing is left
 CREATE = [
+    ("create:forked", "gone"),      # the init, forked first, waits for its context: EOF ends it
     ("create:state-dir-made", "stopped"),
     ("write-atomic:before-rename@1", "stopped"),    # the first state.json
     ("create:state-saved", "stopped"),
     ("create:listening", "stopped"),
-    ("create:forked", "stopped"),                   # the cgroups are made meanwhile:
+    ("create:context-sent", "stopped"),             # the cgroups are made meanwhile:
     ("cgroup:cpuset-made", "stopped"),              # (v1 cpuset) made, cpus not yet set
     ("create:cgroups-made", "stopped"),
     ("create:pid-received", "stopped"),
@@ -191,6 +193,11 @@ def test_kill_create(world, tmp_path, point, expect):
         return
     _assert_killed(r)
     st, r = world.state(cid)
+    if expect == "gone":
+        assert st is None and "does not exist" in r.err, r
+        # the init it forked must not outlive it (it exits when the channel closes)
+        assert world.leaks(cid) == {}
+        return
     assert st is not None, r
     assert st["status"] == expect, st
     assert cid in world.rt.ids(), "list must show what state reports"
