@@ -50,8 +50,8 @@ def fsdecode(filename):
 
 
 class _Path:
-    """``os.path`` (posixpath) for str paths: join, isdir, exists, dirname, basename, split,
-    isabs, normpath, abspath;
+    """``os.path`` (posixpath) for str paths: join, isdir, isfile, exists, dirname, basename,
+    split, isabs, normpath, abspath;
     anything else, and bytes or path-like arguments, go to the real posixpath."""
 
     sep = "/"
@@ -79,6 +79,14 @@ class _Path:
         except (OSError, ValueError):
             return False
         return (st.st_mode & 0o170000) == 0o040000
+
+    @staticmethod
+    def isfile(s):
+        try:
+            st = _posix.stat(s)
+        except (OSError, ValueError):
+            return False
+        return (st.st_mode & 0o170000) == 0o100000
 
     @staticmethod
     def exists(s):

@@ -8,7 +8,7 @@ exactly as runc sends it: one sendmsg, payload "/dev/ptmx", one SCM_RIGHTS fd. I
 over a socketpair and relays it to its terminal (raw mode, SIGWINCH resizes).
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 import sys
 
 from pyrunc.errors import PyruncError

@@ -6,7 +6,7 @@ final capability sets applied (effective/permitted/inheritable, then ambient); u
 no_new_privs last (seccomp follows it, just before execve).
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C

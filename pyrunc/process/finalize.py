@@ -8,7 +8,7 @@ CVE-2024-21626); the final capability sets; umask; no_new_privs; fd hygiene; sig
 dispositions. ``exec`` loads the filter (when no_new_privs is on) and execs.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import consts as C

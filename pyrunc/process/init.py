@@ -11,7 +11,7 @@ Everything this side needs is imported before pivot_root (see ``_preload``): aft
 the host's filesystem, and the Python standard library with it, is gone.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.container.state import START_SOCK
 from pyrunc.errors import PyruncError
@@ -285,7 +285,6 @@ def _init(ctx, ch, new_flags):
     ch.send("done")
     ch.close()
     killpoint("init:done-sent")
-    _shed_code_pages()
     _wait_start_and_exec(ctx, fin)
 
 
@@ -417,13 +416,30 @@ def _shed_code_pages():
             cur = None
 
 
+# How long a `start` that follows at once (`run`, a client that starts right after create)
+# may take to connect before the waiting init sheds its code pages (_shed_code_pages):
+# shedding then would only make the exec fault them back in.
+START_SOON = 0.003
+
+
 def _wait_start_and_exec(ctx, fin):
     sock = ctx.start_sock
+    sock.settimeout(START_SOON)
+    try:
+        conn, _ = sock._accept()
+    except TimeoutError:
+        conn = None
+    except OSError:
+        os._exit(1)
+    sock.settimeout(None)
+    if conn is None:
+        _shed_code_pages()  # a wait for `start` that may be long: be small meanwhile
     while True:
-        try:
-            conn, _ = sock._accept()
-        except OSError:
-            os._exit(1)
+        if conn is None:
+            try:
+                conn, _ = sock._accept()
+            except OSError:
+                os._exit(1)
         try:
             data = os.read(conn, 1)
         except OSError:
@@ -431,6 +447,7 @@ def _wait_start_and_exec(ctx, fin):
         if data:
             break
         os.close(conn)  # `start` died before saying go: wait for the next one
+        conn = None
     # from here on, failures are reported to `start` over its connection
     try:
         os.set_inheritable(conn, False)

@@ -7,7 +7,7 @@ bind of the container's cgroup in that hierarchy, or a fresh mount of it when th
 has its own cgroup namespace; co-mounted controllers get symlinks (cpu -> cpu,cpuacct).
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.linux import consts as C
 from pyrunc.linux import libc

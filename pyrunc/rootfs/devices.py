@@ -4,7 +4,7 @@ Nodes are made with mknod; inside a user namespace mknod is not allowed, so the 
 is bind-mounted onto an empty file instead (as runc does).
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 import stat
 
 from pyrunc.errors import PyruncError

@@ -5,7 +5,7 @@ Each entry's destination is resolved inside the rootfs (see paths.py), created i
 ``/proc/self/fd/N`` so a symlink swapped into the rootfs can't redirect the mount.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 import stat
 
 from pyrunc.errors import PyruncError

@@ -8,7 +8,7 @@ Mounts are then done onto ``/proc/self/fd/N`` of the opened O_PATH descriptor, s
 mounted on is exactly what was resolved.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 import stat
 
 from pyrunc.linux import consts as C

@@ -6,7 +6,7 @@ rootfs onto itself (pivot_root needs a mount point), carry out ``mounts[]`` in o
 readonlyPaths, maskedPaths — after the pivot, on the container's own paths.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 import stat
 
 from pyrunc.errors import PyruncError

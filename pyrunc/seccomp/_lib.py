@@ -5,7 +5,7 @@ plain seccomp(2) call, so nothing here is needed after pivot_root. ``compile_fil
 any object with these methods, which is how the unit tests translate configs with a fake.
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc.errors import PyruncError
 

@@ -19,7 +19,7 @@ Semantics follow runc (libcontainer/seccomp + specconv):
     the init sends the listener fd with sendmsg right after loading (runc's rule for write).
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 
 from pyrunc import log
 from pyrunc.errors import PyruncError

@@ -11,7 +11,7 @@ The init connects in ``compile_filter``, before pivot_root hides the host path, 
 right after loading the filter (the listener fd only exists from then on).
 """
 
-import os
+from pyrunc import _os as os  # os without `import os` (see pyrunc/_os.py)
 import sys
 
 from pyrunc.errors import PyruncError
