@@ -277,21 +277,29 @@ def _passwd_home(uid):
     return "/"
 
 
-def lookup_executable(arg0, env):
+def lookup_executable(arg0, env, cwd="/"):
     """The path execve will run, resolved like Go's exec.LookPath with the container's PATH.
 
-    The wording of the not-found error is runc's: podman maps "executable file not found"
-    and "no such file or directory" to exit status 127."""
+    As runc, which looks it up once in ``cwd`` (process.cwd): a relative ``args[0]`` with a
+    slash is taken from there, and a match through a relative PATH entry ("", ".", "bin")
+    is refused (Go's ErrDot: what the current directory holds is not to be run by a PATH
+    search). We run before the chdir, so relative paths are checked as ``cwd``-joined.
+
+    The wording of the errors is runc's: podman maps "executable file not found" and "no
+    such file or directory" to exit status 127."""
+    def at(p):
+        return p if p.startswith("/") else os.path.join(cwd, p)
+
     def ok(p):
         try:
-            st = os.stat(p)
+            st = os.stat(at(p))
         except OSError:
             return False
         return not (st.st_mode & 0o170000 == 0o040000) and st.st_mode & 0o111
     if "/" in arg0:
         if ok(arg0):
             return arg0
-        if not os.path.exists(arg0):
+        if not os.path.exists(at(arg0)):
             raise PyruncError('exec: "%s": stat %s: no such file or directory' % (arg0, arg0))
         raise PyruncError('exec: "%s": permission denied' % arg0)
     path = ""
@@ -301,6 +309,9 @@ def lookup_executable(arg0, env):
     for d in path.split(":"):
         cand = os.path.join(d or ".", arg0)
         if ok(cand):
+            if not cand.startswith("/"):
+                raise PyruncError('exec: "%s": cannot run executable found relative to '
+                                  'current directory' % arg0)
             return cand
     raise PyruncError('exec: "%s": executable file not found in $PATH' % arg0)
 

@@ -32,7 +32,8 @@ class Finalizer:
         proc = self.proc
         self.env = attrs.exec_env(proc.get("env"), (proc.get("user") or {}).get("uid", 0))
         if self.args:
-            self.path = attrs.lookup_executable(self.args[0], self.env)
+            self.path = attrs.lookup_executable(self.args[0], self.env,
+                                                proc.get("cwd") or "/")
 
     def apply(self):
         proc = self.proc
