@@ -150,24 +150,6 @@ def _create_with(root, cid, opts, warmer, proc):
         _check_cgroup_path(linux.get("cgroupsPath", ""))
         cg = cgroups.Manager.for_container(linux.get("cgroupsPath", ""), cid,
                                            systemd=opts.systemd_cgroup)
-        # recorded before anything is made: a creator killed at any later step leaves a
-        # "stopped" container (the creator is gone) whose delete finds what to remove
-        me = util.proc_stat(os.getpid())
-        st.data = {"ociVersion": "1.2.0", "id": cid, "pid": 0, "bundle": bundle,
-                   "rootfs": rootfs, "created": util.rfc3339_now(), "owner": "",
-                   "cgroup_paths": cg.paths, "creating": [os.getpid(), me[1] if me else 0]}
-        st.save()
-        killpoint("create:state-saved")
-        # rootless: only the hierarchies delegated to the user are used, as runc does
-        cg.tolerant = opts.rootless
-        if opts.rootless:
-            # v1 device rules need CAP_SYS_ADMIN in the host's namespace, which a rootless
-            # user never has; its user namespace already forbids mknod (runc skips them too)
-            cg.paths.pop("devices", None)
-        # the cgroups are made by the warming thread, after its first write has waited out
-        # the grace period (see cgroups/warm.py), while this thread forks the init; their
-        # resources are written once the init's pid is recorded (drive's ``meanwhile``)
-        cg_job = warmer.submit(lambda: _make_cgroups(cg, linux, made))
         from pyrunc.rootfs import idmap
         idmap_fds = idmap.prepare(config, bundle) if any(
             idmap.wants_idmap(m) for m in config.get("mounts") or ()) else {}
@@ -195,6 +177,26 @@ def _create_with(root, cid, opts, warmer, proc):
                 csock.close()
             for fd in idmap_fds.values():
                 os.close(fd)
+
+        # recorded before anything is made outside the init (which ends with the channel,
+        # should we die): a creator killed at any later step leaves a "stopped" container
+        # (the creator is gone) whose delete finds what to remove
+        me = util.proc_stat(os.getpid())
+        st.data = {"ociVersion": "1.2.0", "id": cid, "pid": 0, "bundle": bundle,
+                   "rootfs": rootfs, "created": util.rfc3339_now(), "owner": "",
+                   "cgroup_paths": cg.paths, "creating": [os.getpid(), me[1] if me else 0]}
+        st.save()
+        killpoint("create:state-saved")
+        # rootless: only the hierarchies delegated to the user are used, as runc does
+        cg.tolerant = opts.rootless
+        if opts.rootless:
+            # v1 device rules need CAP_SYS_ADMIN in the host's namespace, which a rootless
+            # user never has; its user namespace already forbids mknod (runc skips them too)
+            cg.paths.pop("devices", None)
+        # the cgroups are made by the warming thread, after its first write has waited out
+        # the grace period (see cgroups/warm.py), while the init makes its namespaces; their
+        # resources are written once the init's pid is recorded (drive's ``meanwhile``)
+        cg_job = warmer.submit(lambda: _make_cgroups(cg, linux, made))
 
         def made_cgroups():
             """Wait for the warming thread to make the cgroups; their manager, or None when

@@ -191,23 +191,22 @@ def _child(ctx, ch):
             os._exit(0)
     else:
         ch.send("pid", pid=os.getpid())
-    # nothing more until the parent has recorded our pid: should it die first, EOF ends us
-    # here rather than leave a process that no state file names
-    ch.expect("ok")
-    killpoint("init:pid-recorded")
+    # on with the rootfs while the parent records our pid: should it die first, the EOF of
+    # its "cgroups" (which comes once the pid is on record, see _cgroups_made) ends us
+    # before we join anything or exec; until then, all we made is inside our namespaces
     ctx.cgroup_paths = None
     ctx.wait_cgroups = lambda: _cgroups_made(ctx, ch)
     _init(ctx, ch, new_flags)
 
 
 def _cgroups_made(ctx, ch):
-    """The container's cgroups {key: host dir}, once the parent says they exist (the
-    "cgroups" message after its "ok" to our pid: it makes them while we set up). Read where
-    first needed (the cgroup mount), and at the latest before we next ask the parent
-    anything, whose answer comes after it."""
+    """The container's cgroups {key: host dir}, once the parent says they exist and our pid
+    is on record (its "cgroups" message: it makes them while we set up). Read where first
+    needed (the cgroup mount), and at the latest before we next ask the parent anything,
+    whose answer comes after it."""
     if ctx.cgroup_paths is None:
         ctx.cgroup_paths = ch.expect("cgroups").get("cgroup_paths") or {}
-        mark("init:cgroups-known")
+        killpoint("init:cgroups-received")
     return ctx.cgroup_paths
 
 

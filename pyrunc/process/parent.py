@@ -101,9 +101,9 @@ class InitProcess:
     and records the container, then :meth:`begin` hands it its context. Driving comes last,
     and create makes the container's cgroups meanwhile (two cores: the halves overlap). The
     child needs the cgroups only for its cgroup mount (and a cgroup namespace): the
-    "cgroups" message that follows the "ok" to its "pid" says they exist, with their final
-    paths (those of the manager ``cgroups`` returns), which a rootless create may have
-    narrowed to the writable hierarchies."""
+    "cgroups" message that answers its "pid" (once the pid is on record) says they exist,
+    with their final paths (those of the manager ``cgroups`` returns), which a rootless
+    create may have narrowed to the writable hierarchies."""
 
     def __init__(self):
         from pyrunc.process.context import InitContext
@@ -168,13 +168,13 @@ class InitProcess:
                         _reap(self.child)
                         self.child = 0  # reaped: its pid may be someone else's from now on
                     killpoint("create:pid-received")
+                    # the init goes on with its rootfs meanwhile, and waits for "cgroups"
+                    # before it joins anything or execs: if we die before its pid is on
+                    # record, it sees EOF there and exits, instead of living on where
+                    # delete can't find it
                     on_pid(self.init_pid)
-                    # the init waits for this: if we die before its pid is on record, it sees
-                    # EOF and exits at once, instead of living on where delete can't find it
-                    ch.send("ok")
-                    # then it makes its namespaces and rootfs, while the cgroups are made
-                    # (the grace period of the warming thread, cgroups/warm.py, may not
-                    # have passed yet); it waits for this message only where it needs them
+                    # the cgroups may still be being made (the grace period of the warming
+                    # thread, cgroups/warm.py, may not have passed yet)
                     cgroup_manager = cgroups()
                     mark("create:cgroups-ready")
                     try:

@@ -8,11 +8,12 @@ Messages, in order (init -> parent unless marked):
   context           parent -> init: what the init is to create (process/context.py), sent
                     once the bundle is loaded and checked (the init was forked before)
   userns            init has unshared a user namespace: write its id maps   parent -> "mapped"
-  pid {"pid"}       the host pid of the process that will exec (after the pid-ns fork)
-                           parent -> "ok" once it is recorded, then "cgroups"
-                           {"cgroup_paths"} once the container's cgroups (made while the
-                           init starts) exist: the init reads it before its cgroup mount,
-                           or else before its next message
+  pid {"pid"}       the host pid of the process that will exec (after the pid-ns fork);
+                    the init goes on with its rootfs    parent -> "cgroups" {"cgroup_paths"}
+                           once the pid is recorded and the container's cgroups (made while
+                           the init starts) exist: the init reads it before its cgroup
+                           mount, or else before its next message, and never joins a
+                           cgroup or execs without it
   cgroup            (only with a new cgroup namespace) put me in my cgroup   parent -> "ok"
   runtime-hooks     (only with prestart/createRuntime hooks) mounts are done,
                     the parent runs those hooks before pivot_root          parent -> "ok"

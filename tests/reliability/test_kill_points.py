@@ -59,7 +59,7 @@ CREATE = [
     ("create:pid-file-written", "created"),
     ("init:namespaces-made", "fails"),
     ("init:forked", "fails"),        # the pid-ns intermediate, before it sends the pid
-    ("init:pid-recorded", "fails"),
+    ("init:cgroups-received", "fails"),  # its pid is on record, its cgroups made
     ("init:rootfs-prepared", "fails"),
     ("init:ready-acked", "fails"),
     ("init:done-sent", "dead"),                     # create succeeds, the init is gone
