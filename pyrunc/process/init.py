@@ -1,11 +1,13 @@
 """The init side: what runs inside the new namespaces until execve of the user's program.
 
-``child_main`` runs in the process forked by ``pyrunc create``. It joins the namespaces given
-by path, unshares the new ones (the parent writes the user namespace's id maps meanwhile), and
-forks once more when a pid or time namespace only applies to children. That last process is
-the container's init: it sets up the rootfs and pivots into it, applies the process attributes,
-reports ``done`` to the parent and then blocks until ``pyrunc start`` connects to its start
-socket; it then execs the user's program in place, so no Python remains.
+``child_main`` runs in the process forked by ``pyrunc create`` (as soon as the CLI knows the
+command: process/parent.py). It imports what it will need, waits for its context (the config,
+the start socket, ...: process/context.py), joins the namespaces given by path, unshares the
+new ones (the parent writes the user namespace's id maps meanwhile), and forks once more when
+a pid or time namespace only applies to children. That last process is the container's init:
+it sets up the rootfs and pivots into it, applies the process attributes, reports ``done`` to
+the parent and then blocks until ``pyrunc start`` connects to its start socket; it then execs
+the user's program in place, so no Python remains.
 
 Everything this side needs is imported before pivot_root (see ``_preload``): after the pivot
 the host's filesystem, and the Python standard library with it, is gone.

@@ -1,6 +1,8 @@
 """The parent side of create: fork the init, answer it, record the container, get out.
 
-The parent stays in the runtime's namespaces. It writes the user namespace's id maps, learns
+The parent stays in the runtime's namespaces. It forks the init before it loads the bundle
+(the init imports its half meanwhile), hands it its context once the bundle is checked, writes
+the user namespace's id maps, learns
 the init's host pid, puts the init into its cgroups *after* the heavy setup (so the Python
 runtime's memory is not charged to the container), then records state.json and the pid file
 and exits. The init is left as a child of the caller (conmon and containerd-shim are
