@@ -5,6 +5,24 @@ import time
 from pyrunc.testing import killpoint
 
 
+# The fds open when the CLI started a create, run or exec (remember_caller_fds), before it
+# opened any of its own: what --preserve-fds may hand to the container. None: not taken.
+CALLER_FDS = None
+
+
+def remember_caller_fds():
+    global CALLER_FDS
+    from pyrunc import _os as os
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(name))  # (the listing's own fd is closed by now: not the caller's)
+        except OSError:
+            continue
+        fds.append(int(name))
+    CALLER_FDS = frozenset(fds)
+
+
 def write_atomic(path, data, mode=0o644, durable=False):
     """Write ``data`` (str or bytes) to ``path`` so readers see the old or the new file, never
     a partial one: a hidden temp file in the same directory, renamed into place.

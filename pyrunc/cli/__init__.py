@@ -110,6 +110,9 @@ def main(argv=None):
         if name is None:
             raise errors.UsageError("No help topic for '%s'" % rest[0])
         if name in ("create", "run", "exec") and "-h" not in rest and "--help" not in rest:
+            # the caller's fds, before we open ours: what --preserve-fds may pass on
+            from pyrunc import util
+            util.remember_caller_fds()
             # let the kernel's cgroup lock warm up while we import and validate
             from pyrunc.cgroups import warm
             warm.early()

@@ -48,15 +48,22 @@ def _mkdir_state(root, cid):
 
 def check_preserved_fds(n):
     """--preserve-fds N hands fds 3..N+2 of the caller to the container: each must really be
-    open now, before pyrunc opens anything of its own. A gap would be filled by one of our
-    descriptors (the state directory, the start socket...) and leak it into the container,
-    a way out of it (CVE-2024-21626); runc refuses the same way."""
+    the caller's, open when pyrunc started (util.CALLER_FDS, taken by the CLI before it opens
+    anything). A gap would be filled by one of our descriptors (the state directory, the
+    start socket...) and leak it into the container, a way out of it (CVE-2024-21626); runc
+    refuses the same way."""
+    caller = util.CALLER_FDS  # (None: not through the CLI, e.g. the Python API)
     for i in range(n or 0):
         try:
             os.fstat(3 + i)
         except OSError as e:
             raise errors.PyruncError("--preserve-fds %d: fd %d is not open (%s)" % (
                 n, 3 + i, e.strerror)) from None
+        if caller is not None and 3 + i not in caller:
+            # open now, but by us (the CLI forks the init and starts the cgroup thread
+            # before this check can run): the caller left that slot empty
+            raise errors.PyruncError("--preserve-fds %d: fd %d is not open (Bad file "
+                                     "descriptor)" % (n, 3 + i))
 
 
 def create(root, cid, opts):
@@ -256,6 +263,10 @@ def _create_with(root, cid, opts, warmer, proc):
             opts.master_fd = console.recv_master(relay_end)
             relay_end.close()
         del st.data["creating"]
+        # the cgroups exist now (drive waited for them): on v2 the freezer file is known only
+        # once they do, and record_pid may have run before (it does not wait for them)
+        st.data["freezer"] = cg.freezer_file() if cg is not None else None
+        st.data["cgroup_paths"] = cg.paths if cg is not None else {}
         st.save()
         killpoint("create:creating-cleared")
         if opts.pid_file:
@@ -584,6 +595,17 @@ def exec_process(root, cid, proc, opts):
     its host pid. The caller waits for it unless detached (it is a child of our caller)."""
     check_preserved_fds(opts.preserve_fds)
     st = ContainerState.load(root, cid)
+    # held until the process has exec'd: a pause meanwhile would freeze it as it joins the
+    # container's cgroup, before its execve, and leave this command waiting (found by
+    # tests/reliability/test_concurrency.py); a delete waits for it likewise
+    st.lock(shared=True)
+    try:
+        return _exec_locked(root, cid, st, proc, opts)
+    finally:
+        st.unlock()
+
+
+def _exec_locked(root, cid, st, proc, opts):
     status = st.status()
     if status != "running":
         raise errors.PyruncError("cannot exec in a %s container" % status)
@@ -606,7 +628,7 @@ def exec_process(root, cid, proc, opts):
     ctx = exec_init.ExecContext(proc=proc, config=config, init_pid=st.pid, cid=cid,
                                 bundle=st.data.get("bundle", ""),
                                 preserve_fds=opts.preserve_fds, console_sock=csock,
-                                seccomp=seccomp_filter)
+                                seccomp=seccomp_filter, lock_fd=st._lockfd)
     try:
         pid = exec_parent.spawn(ctx, _manager(st), prefetch=opts.prefetch)
     finally:

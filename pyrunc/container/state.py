@@ -77,8 +77,10 @@ class ContainerState:
                 from None
 
     # -- locking ---------------------------------------------------------------------------
-    def lock(self, reload=True):
-        """Take the container's exclusive lock; ContainerNotExist if it vanished meanwhile.
+    def lock(self, reload=True, shared=False):
+        """Take the container's exclusive lock (``shared``: a shared one, as exec takes it, so
+        that execs run side by side but not beside a pause or a delete); ContainerNotExist if
+        it vanished meanwhile.
 
         The state is then read again: what ``load`` read before the wait is stale if the
         holder was a create (its "creating" marker, no pid yet) or any command that saved."""
@@ -87,7 +89,7 @@ class ContainerState:
         except FileNotFoundError:
             raise errors.ContainerNotExist(self.id) from None
         import fcntl  # here: state and kill never lock, and fcntl is a shared library to load
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         if os.fstat(fd).st_nlink == 0:  # deleted while we waited
             os.close(fd)
             raise errors.ContainerNotExist(self.id)

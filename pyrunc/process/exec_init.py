@@ -41,6 +41,7 @@ class ExecContext:
         self.sync_fd = -1
         self.console_sock = None
         self.seccomp = None         # the compiled linux.seccomp, if cached (seccomp/cache)
+        self.lock_fd = -1           # the parent's (shared) container lock: not ours to hold
         self.__dict__.update(kw)
 
 
@@ -78,6 +79,9 @@ def preload(ctx):
 
 def _child(ctx, ch):
     libc.prctl(C.PR_SET_DUMPABLE, 0)
+    if ctx.lock_fd >= 0:
+        os.close(ctx.lock_fd)  # (a flock lives as long as any copy of its fd)
+        ctx.lock_fd = -1
     from pyrunc import log
     log.set_sink(lambda level, msg: ch.send("log", level=level, msg=msg))
     preload(ctx)

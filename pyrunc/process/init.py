@@ -90,6 +90,13 @@ def _receive_context(ctx, ch):
     if got is None:
         return False
     context.unpack(ctx, *got)
+    # --preserve-fds hands 3 .. 3+N-1 to the container: none of them may be ours (the
+    # parent checked they are the caller's, util.CALLER_FDS; this is the guarantee)
+    top = 3 + (ctx.preserve_fds or 0)
+    for fd in [ctx.sync_fd] + got[1]:
+        if 3 <= fd < top:
+            raise PyruncError("--preserve-fds %d: fd %d is the runtime's own, not the "
+                              "caller's" % (ctx.preserve_fds, fd))
     return True
 
 
@@ -252,9 +259,10 @@ def _init(ctx, ch, new_flags):
     rootfd = setup.prepare(config, ctx.rootfs, ctx.bundle, ctx)
     os.close(rootfd)
     killpoint("init:rootfs-prepared")
+    # nothing leaves our namespaces (a hook, the pty master) before our pid is on record
+    ctx.wait_cgroups()
     if hooks.get("prestart") or hooks.get("createRuntime") or linux.get("netDevices"):
         # the parent moves netDevices in and runs these hooks, in the runtime's namespaces
-        ctx.wait_cgroups()
         ch.send("runtime-hooks")
         ch.expect("ok")
     if hooks.get("createContainer"):
@@ -277,7 +285,6 @@ def _init(ctx, ch, new_flags):
     fin = finalize.Finalizer(proc, linux, filt, ctx.preserve_fds)
     fin.resolve()
     mark("init:resolved")
-    ctx.wait_cgroups()
     ch.send("ready")
     ch.expect("ok")  # the parent has put us in our cgroup and run the runtime hooks
     killpoint("init:ready-acked")
@@ -425,10 +432,11 @@ START_SOON = 0.003
 
 def _wait_start_and_exec(ctx, fin):
     sock = ctx.start_sock
+    import _socket  # (imported already: _preload)
     sock.settimeout(START_SOON)
     try:
         conn, _ = sock._accept()
-    except TimeoutError:
+    except _socket.timeout:  # (TimeoutError from 3.10 on; its own OSError before)
         conn = None
     except OSError:
         os._exit(1)

@@ -99,13 +99,15 @@ class InitProcess:
     """The forked init, from fork to the created state.
 
     Forking comes first, before the bundle is even loaded: the child imports the init side
-    of pyrunc (a few milliseconds of the critical path) while this process loads, validates
-    and records the container, then :meth:`begin` hands it its context. Driving comes last,
-    and create makes the container's cgroups meanwhile (two cores: the halves overlap). The
-    child needs the cgroups only for its cgroup mount (and a cgroup namespace): the
-    "cgroups" message that answers its "pid" (once the pid is on record) says they exist,
-    with their final paths (those of the manager ``cgroups`` returns), which a rootless
-    create may have narrowed to the writable hierarchies."""
+    of pyrunc (a few milliseconds of the critical path) while this process loads and
+    validates it; :meth:`begin` then hands the child its context, and create records the
+    container and makes its cgroups while the child makes its namespaces (two cores: the
+    halves overlap). :meth:`drive` answers the child. The "cgroups" message that answers
+    its "pid" says the pid is on record and the cgroups exist, with their final paths
+    (those of the manager ``cgroups`` returns, which a rootless create may have narrowed to
+    the writable hierarchies); the child waits for it where it needs them (its cgroup
+    mount, a cgroup namespace) and at the latest before anything of it leaves its
+    namespaces (hooks, the pty master, the pivot)."""
 
     def __init__(self):
         from pyrunc.process.context import InitContext
@@ -131,7 +133,14 @@ class InitProcess:
         self.rootless = ctx.rootless
         fields, fds = pack(ctx)
         try:
-            self.ch.send_context(fields, fds)
+            try:
+                self.ch.send_context(fields, fds)
+            except PeerGone:
+                # it failed before it could take the context: its error is queued for us
+                msg = self.ch.recv()
+                if msg is not None and msg.get("type") == "error":
+                    raise errors.ContainerInitError(msg["message"]) from None
+                raise
         except BaseException:
             self.abort()
             raise

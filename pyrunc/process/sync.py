@@ -12,8 +12,8 @@ Messages, in order (init -> parent unless marked):
                     the init goes on with its rootfs    parent -> "cgroups" {"cgroup_paths"}
                            once the pid is recorded and the container's cgroups (made while
                            the init starts) exist: the init reads it before its cgroup
-                           mount, or else before its next message, and never joins a
-                           cgroup or execs without it
+                           mount, or else once its mounts are made, and nothing of it leaves
+                           its namespaces (hooks, the pty, the pivot, cgroups) before
   cgroup            (only with a new cgroup namespace) put me in my cgroup   parent -> "ok"
   runtime-hooks     (only with prestart/createRuntime hooks) mounts are done,
                     the parent runs those hooks before pivot_root          parent -> "ok"
@@ -31,7 +31,8 @@ from pyrunc.errors import ContainerInitError
 
 
 CHUNK = 1 << 16   # bytes per datagram of a context (well under the default send buffer)
-MAX_FDS = 1024    # files one context may carry (the state dir, sockets, idmapped mounts)
+MAX_FDS = 253     # fds per datagram (the kernel's SCM_MAX_FD); a context sends as many as
+#                   it has (the state dir, sockets, one per idmapped mount) in batches
 _BYTEORDER = sys.byteorder
 
 
@@ -50,7 +51,7 @@ class Channel:
         """Until ``unwatch``: ``pid`` exiting with nothing left to read counts as EOF.
 
         For the forked child until it has sent "pid": after a pid-namespace fork, its own
-        child also holds the other end but waits for our "ok" to that message, so were the
+        child also holds the other end (and may be blocked in a read of it), so were the
         first one killed before sending it (OOM), neither side would ever speak."""
         try:
             self._watch = os.pidfd_open(pid)
@@ -104,17 +105,23 @@ class Channel:
 
     def send_context(self, fields, fds):
         """The create's context for the init, forked before it existed (process/context.py):
-        a "context" message carrying ``fds`` (SCM_RIGHTS) and the size of the JSON of
-        ``fields``, then that JSON in datagrams of at most CHUNK bytes (a config can be
-        bigger than a socket's send buffer, which bounds one datagram)."""
+        a "context" message with the number of ``fds`` and the size of the JSON of
+        ``fields``, the fds as SCM_RIGHTS (at most MAX_FDS per datagram, the kernel's limit:
+        on the header, then on datagrams of their own), then that JSON in datagrams of at
+        most CHUNK bytes (a config can be bigger than a socket's send buffer, which bounds
+        one datagram)."""
         import _socket
         data = jsonio.dumps(fields).encode()
-        head = jsonio.dumps({"type": "context", "size": len(data)}).encode()
-        anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
-                b"".join(fd.to_bytes(4, _BYTEORDER) for fd in fds))] if fds else []
+        head = jsonio.dumps({"type": "context", "size": len(data), "nfds": len(fds)}).encode()
         sock = _socket.socket(fileno=self.fd)
         try:
-            sock.sendmsg([head], anc)
+            first = True
+            for i in range(0, max(len(fds), 1), MAX_FDS):
+                batch = fds[i:i + MAX_FDS]
+                anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                        b"".join(fd.to_bytes(4, _BYTEORDER) for fd in batch))] if batch else []
+                sock.sendmsg([head if first else b"fds"], anc)
+                first = False
             for i in range(0, len(data), CHUNK):
                 sock.send(data[i:i + CHUNK])
         except (BrokenPipeError, ConnectionResetError):
@@ -128,21 +135,17 @@ class Channel:
         import _socket
         sock = _socket.socket(fileno=self.fd)
         try:
-            head, anc, flags, _ = sock.recvmsg(CHUNK, _socket.CMSG_SPACE(4 * MAX_FDS),
-                                               _socket.MSG_CMSG_CLOEXEC)
             fds = []
-            for level, kind, data in anc:
-                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                    fds += [int.from_bytes(data[i:i + 4], _BYTEORDER, signed=True)
-                            for i in range(0, len(data) - len(data) % 4, 4)]
+            head = self._recv_fds(sock, CHUNK, fds)
             if not head:
                 return None
-            if flags & _socket.MSG_CTRUNC:
-                raise ContainerInitError("protocol error: too many files in the context")
             msg = jsonio.loads(head)
             if msg.get("type") != "context":
                 raise ContainerInitError("protocol error: expected context, got %s" % (
                     msg.get("type"),))
+            while len(fds) < msg["nfds"]:
+                if not self._recv_fds(sock, 16, fds):
+                    return None
             size = msg["size"]
             parts = []
             while size > 0:
@@ -156,6 +159,20 @@ class Channel:
         finally:
             sock.detach()
         return jsonio.loads(b"".join(parts)), fds
+
+    @staticmethod
+    def _recv_fds(sock, size, fds):
+        """One datagram (returned) whose SCM_RIGHTS fds are appended to ``fds``."""
+        import _socket
+        data, anc, flags, _ = sock.recvmsg(size, _socket.CMSG_SPACE(4 * MAX_FDS),
+                                           _socket.MSG_CMSG_CLOEXEC)
+        for level, kind, payload in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds += [int.from_bytes(payload[i:i + 4], _BYTEORDER, signed=True)
+                        for i in range(0, len(payload) - len(payload) % 4, 4)]
+        if flags & _socket.MSG_CTRUNC:
+            raise ContainerInitError("protocol error: files of the context cut off")
+        return data
 
     def expect(self, kind):
         """Wait for message ``kind``; an error message or EOF raises ContainerInitError."""

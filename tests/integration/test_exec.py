@@ -135,3 +135,27 @@ def test_exec_preserve_fds_and_no_leak(pyrunc, running, tmp_path):
         assert r.out.strip() == str(tmp_path / "x")
     finally:
         f.close()
+
+
+def test_exec_racing_pause_never_hangs(pyrunc, running):
+    """A pause between exec's status check and its process's execve froze that process as
+    it joined the container's cgroup, and exec waited for it forever (found by
+    tests/reliability/test_concurrency.py). exec now holds the container's lock (shared)
+    until its process has exec'd, so the pause waits for it. The window is widened here by
+    a kill-point delay (exec sleeps 1 s after its fork, before the cgroup join)."""
+    import subprocess
+    env = dict(os.environ, PYRUNC_TEST_KILLPOINT="exec:forked~1.0")
+    argv = pyrunc.argv + ["--root", pyrunc.root, "exec", "-d", running, "true"]
+    ex = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        paused = pyrunc.cmd("pause", running, timeout=20)
+        assert ex.wait(timeout=15) == 0  # TimeoutExpired: exec hung on its frozen process
+        assert paused.code == 0, paused
+    finally:
+        if ex.poll() is None:
+            ex.kill()
+            ex.wait()
+        pyrunc.cmd("resume", running)
+    assert pyrunc.state(running)["status"] == "running"

@@ -35,11 +35,11 @@ HOOKS = {
 # container was recorded yet, and nothing is left
 CREATE = [
     ("create:forked", "gone"),      # the init, forked first, waits for its context: EOF ends it
-    ("create:state-dir-made", "stopped"),
-    ("write-atomic:before-rename@1", "stopped"),    # the first state.json
-    ("create:state-saved", "stopped"),
+    ("create:state-dir-made", "stopped"),           # (no state.json yet: "stopped")
     ("create:listening", "stopped"),
-    ("create:context-sent", "stopped"),             # the cgroups are made meanwhile:
+    ("create:context-sent", "stopped"),             # the init sets up meanwhile
+    ("write-atomic:before-rename@1", "stopped"),    # the first state.json
+    ("create:state-saved", "stopped"),              # then the cgroups are made:
     ("cgroup:cpuset-made", "stopped"),              # (v1 cpuset) made, cpus not yet set
     ("create:cgroups-made", "stopped"),
     ("create:pid-received", "stopped"),

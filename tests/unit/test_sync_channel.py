@@ -69,3 +69,24 @@ def test_no_context_when_the_parent_gives_up():
     parent.close()
     assert init.recv_context() is None
     init.close()
+
+
+def test_more_fds_than_one_datagram_carries():
+    """A context with more files than SCM_RIGHTS takes at once (253: one per idmapped
+    mount) goes in batches."""
+    parent, init = _pair()
+    base = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    dups = [os.dup(base) for _ in range(300)]
+    ctx = InitContext(cid="c", config={}, bundle="/b", rootfs="/r",
+                      idmap_fds={i: fd for i, fd in enumerate(dups)})
+    sender = threading.Thread(target=parent.send_context, args=pack(ctx))
+    sender.start()
+    got = init.recv_context()
+    sender.join()
+    out = unpack(InitContext(), *got)
+    assert sorted(out.idmap_fds) == list(range(300))
+    assert all(os.path.samestat(os.fstat(fd), os.fstat(base)) for fd in out.idmap_fds.values())
+    for fd in list(out.idmap_fds.values()) + dups + [base]:
+        os.close(fd)
+    parent.close()
+    init.close()
