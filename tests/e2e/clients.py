@@ -328,6 +328,27 @@ def umount_all_under(path):
                            stderr=subprocess.DEVNULL)
 
 
+def remove_cgroup_dirs(name):
+    """rmdir ``<every cgroup mount>/<name>`` and what is under it, bottom up: containerd puts
+    a namespace's containers in /<namespace>/<id>, and the runtime's delete removes only
+    the container's own directory. Only empty directories go (a cgroup with processes
+    refuses rmdir); returns the ones left."""
+    left = []
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split(" - ")[0].split()[4] for line in f
+                  if " - cgroup " in line or " - cgroup2 " in line]
+    for mnt in mounts:
+        top = os.path.join(mnt, name)
+        if not os.path.isdir(top):
+            continue
+        for d, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+            try:
+                os.rmdir(d)
+            except OSError:
+                left.append(d)
+    return left
+
+
 def force_delete_all(runtime, root):
     """Force-delete every container the runtime has in ``root`` (after a failed teardown)."""
     if not os.path.isdir(root):
@@ -480,6 +501,15 @@ class Containerd:
         shutil.rmtree(self.runc_root, ignore_errors=True)
         _errors(errs, force_delete_all, self.stack.runtime,
                 os.path.join(self.cri_root, CRI_NAMESPACE))
+        # the namespace's cgroup directory (named after it: ours), in every hierarchy; a
+        # container's last processes may take a moment to leave theirs
+        deadline = time.monotonic() + 3
+        left = remove_cgroup_dirs(self.ns)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = remove_cgroup_dirs(self.ns)
+        if left:
+            errs.append("cgroups left: %s" % left)
         self.pid = None
 
 
