@@ -74,19 +74,11 @@ class _Path:
 
     @staticmethod
     def isdir(s):
-        try:
-            st = _posix.stat(s)
-        except (OSError, ValueError):
-            return False
-        return (st.st_mode & 0o170000) == 0o040000
+        return _file_type(s) == 0o040000
 
     @staticmethod
     def isfile(s):
-        try:
-            st = _posix.stat(s)
-        except (OSError, ValueError):
-            return False
-        return (st.st_mode & 0o170000) == 0o100000
+        return _file_type(s) == 0o100000
 
     @staticmethod
     def exists(s):
@@ -140,6 +132,15 @@ class _Path:
 
     def __getattr__(self, name):
         return getattr(_posixpath(), name)
+
+
+def _file_type(s):
+    """The S_IFMT bits of what ``s`` names (following symlinks), or None if it can't be
+    stat'ed (genericpath's isdir/isfile rule)."""
+    try:
+        return _posix.stat(s).st_mode & 0o170000
+    except (OSError, ValueError):
+        return None
 
 
 # the C normpath that posixpath itself uses for str paths (3.11+)

@@ -7,11 +7,12 @@ and exit on the host) stay cheap because a writer first waits for an RCU grace p
 about a grace period before. runc and crun pay that wait in the middle of every create.
 
 pyrunc pays it in the background: :func:`start` (or :func:`early`, as soon as the CLI knows
-the command is create, run or exec) starts a thread that moves this process into the cgroup it is already in (our own pid written to our own
-``cgroup.procs``: the kernel takes and releases the lock and changes nothing), then does it
-again every few milliseconds until :meth:`Warmer.stop`. By the time the container's init is
-moved into its cgroups the lock is warm: each write costs ~0.05 ms instead of the grace period,
-which was spent while create was validating, forking and mounting.
+the command is create, run or exec) starts a thread that moves this process into the cgroup
+it is already in (our own pid written to our own ``cgroup.procs``: the kernel takes and
+releases the lock and changes nothing), then does it again every few milliseconds until
+:meth:`Warmer.stop`. By the time the container's init is moved into its cgroups the lock is
+warm: each write costs ~0.05 ms instead of the grace period, which was spent while create
+was validating, forking and mounting.
 
 If no cgroup of ours is writable (rootless, a read-only /sys/fs/cgroup), nothing is warmed;
 the thread then only runs create's jobs (``start(jobs=True)``), or is not started at all.

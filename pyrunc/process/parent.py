@@ -2,10 +2,9 @@
 
 The parent stays in the runtime's namespaces. It forks the init before it loads the bundle
 (the init imports its half meanwhile), hands it its context once the bundle is checked, writes
-the user namespace's id maps, learns
-the init's host pid, puts the init into its cgroups *after* the heavy setup (so the Python
-runtime's memory is not charged to the container), then records state.json and the pid file
-and exits. The init is left as a child of the caller (conmon and containerd-shim are
+the user namespace's id maps, learns the init's host pid, puts the init into its cgroups
+*after* the heavy setup (so the Python runtime's memory is not charged to the container),
+then records state.json and the pid file and exits. The init is left as a child of the caller (conmon and containerd-shim are
 subreapers), with no pyrunc process in between.
 """
 
@@ -153,8 +152,8 @@ class InitProcess:
         cgroups to be made and returns their manager, to put the init in (None: no
         cgroup); ``on_hooks(pid)`` runs the runtime-namespace hooks;
         ``meanwhile()`` is work that must be done before the init joins its cgroups (writing
-        their resources): it runs right after the pid is acknowledged, while the init sets
-        up its rootfs.
+        their resources): it runs right after the "cgroups" message, while the init sets up
+        its rootfs.
 
         On failure the init (if any) is killed and reaped, and ContainerInitError/PyruncError
         carries the init's one-line reason."""

@@ -90,8 +90,9 @@ def prepare(config, bundle):
                 raise PyruncError("mounts[%d]: creating the id mapping: %s" % (i, e.strerror))
             try:
                 from pyrunc.linux._libc_ffi import ffi
+                libc = _libc()
                 try:
-                    tree = _libc().syscall("open_tree", AT_FDCWD, ffi.new("char[]", src.encode()),
+                    tree = libc.syscall("open_tree", AT_FDCWD, ffi.new("char[]", src.encode()),
                                         OPEN_TREE_CLONE | os.O_CLOEXEC |
                                         (AT_RECURSIVE if recursive else 0))
                 except OSError as e:
@@ -105,10 +106,10 @@ def prepare(config, bundle):
                 attr = ffi.new("struct mount_attr *", {"attr_set": MOUNT_ATTR_IDMAP,
                                                        "userns_fd": nsfd})
                 try:
-                    _libc().syscall("mount_setattr", tree, ffi.new("char[]", b""),
+                    libc.syscall("mount_setattr", tree, ffi.new("char[]", b""),
                                  AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0), slave,
                                  ffi.sizeof("struct mount_attr"))
-                    _libc().syscall("mount_setattr", tree, ffi.new("char[]", b""),
+                    libc.syscall("mount_setattr", tree, ffi.new("char[]", b""),
                                  AT_EMPTY_PATH | (AT_RECURSIVE if map_recursive else 0), attr,
                                  ffi.sizeof("struct mount_attr"))
                 except OSError as e:
@@ -130,4 +131,4 @@ def move_into(tree_fd, target_fd):
     from pyrunc.linux._libc_ffi import ffi
     empty = ffi.new("char[]", b"")
     _libc().syscall("move_mount", tree_fd, empty, target_fd, empty,
-                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)

@@ -115,12 +115,17 @@ def _remount(rootfd, m, typ, mo, is_bind):
                 flags &= ~C.MS_RDONLY  # (as for a new mount: setup.finalize makes it ro)
             libc.mount(None, paths.fd_path(tfd), typ or None, flags,
                        ",".join(mo.data) or None)
-        for prop in mo.propagation:
-            libc.mount(None, paths.fd_path(tfd), None, prop)
-        if mo.attr_set or mo.attr_clr:
-            _mount_setattr(tfd, mo.attr_set, mo.attr_clr)
+        _propagate_and_setattr(tfd, mo)
     finally:
         os.close(tfd)
+
+
+def _propagate_and_setattr(fd, mo):
+    """The options' propagation changes and recursive attributes, on the mount at ``fd``."""
+    for prop in mo.propagation:
+        libc.mount(None, paths.fd_path(fd), None, prop)
+    if mo.attr_set or mo.attr_clr:
+        _mount_setattr(fd, mo.attr_set, mo.attr_clr)
 
 
 def _after_bind(rootfd, dest, mo):
@@ -132,10 +137,7 @@ def _after_bind(rootfd, dest, mo):
         extra = mo.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT)
         if extra or mo.clear:
             remount_bind(p, extra, mo.clear)
-        for prop in mo.propagation:
-            libc.mount(None, p, None, prop)
-        if mo.attr_set or mo.attr_clr:
-            _mount_setattr(nfd, mo.attr_set, mo.attr_clr)
+        _propagate_and_setattr(nfd, mo)
     finally:
         os.close(nfd)
 
@@ -275,9 +277,6 @@ def mount_entry(rootfd, m, bundle, ctx, index=None):
     if mo.propagation or mo.attr_set or mo.attr_clr:
         nfd = paths.open_in_root(rootfd, dest)
         try:
-            for prop in mo.propagation:
-                libc.mount(None, paths.fd_path(nfd), None, prop)
-            if mo.attr_set or mo.attr_clr:
-                _mount_setattr(nfd, mo.attr_set, mo.attr_clr)
+            _propagate_and_setattr(nfd, mo)
         finally:
             os.close(nfd)
